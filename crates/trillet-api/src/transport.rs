@@ -1,0 +1,86 @@
+//! The seam between the generated client and whoever runs its requests.
+//! The generated `send()` builds a request; a [`Transport`] decides how it is sent.
+//!
+//! progenitor lets a crate customise execution through `progenitor_client::ClientHooks`,
+//! but that trait can only be implemented here, beside the generated `Client`. This
+//! module implements it once, forwarding to a [`Transport`] object carried in the
+//! client's inner value ([`Hooks`]), so policy (retries, rate limits, body limits,
+//! capturing the raw body) lives in the caller's crate.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
+
+/// A boxed, sendable future, as returned by [`Transport::execute`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs the HTTP exchange of one operation on behalf of the generated client.
+pub trait Transport: Send + Sync {
+    /// Sends `request` (as many times as the policy wants) and returns the response
+    /// the generated code should decode.
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: reqwest::Request,
+        info: &'a OperationInfo,
+    ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>>;
+
+    /// Called after [`execute`](Self::execute); an `Err` ends the operation with
+    /// [`Error::Custom`] before any decoding (for failures that are not
+    /// `reqwest` errors, such as an over-long body).
+    fn check(&self, info: &OperationInfo) -> Result<(), String> {
+        let _ = info;
+        Ok(())
+    }
+}
+
+/// The generated client's inner value: the transport to use, if any.
+/// `Hooks::default()` sends each request once with the `reqwest::Client` as is.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl Hooks {
+    /// Hooks that run every request through `transport`.
+    pub fn new(transport: Arc<dyn Transport>) -> Self {
+        Self {
+            transport: Some(transport),
+        }
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("transport", &self.transport.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl ClientHooks<Hooks> for crate::Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        match &self.inner().transport {
+            Some(transport) => transport.execute(self.client(), request, info).await,
+            None => self.client().execute(request).await,
+        }
+    }
+
+    async fn post<E>(
+        &self,
+        _result: &reqwest::Result<reqwest::Response>,
+        info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        match &self.inner().transport {
+            Some(transport) => transport.check(info).map_err(Error::Custom),
+            None => Ok(()),
+        }
+    }
+}
