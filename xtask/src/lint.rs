@@ -1,5 +1,496 @@
-//! `cargo xtask lint`: the spec's own checks (placeholder until the lint lands).
+//! `cargo xtask lint [--spec FILE] [--examples DIR]`: checks the spec before anything
+//! is generated from it. Each problem is printed with the JSON pointer it concerns.
 
-pub fn run(_args: &[String]) -> Result<(), String> {
-    Err("lint is not implemented yet".into())
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+use trillet_spec::{Spec, escape_pointer, schema_for_example_file};
+
+/// The two headers every operation must require together.
+const SECURITY_HEADERS: [&str; 2] = ["x-api-key", "x-workspace-id"];
+
+/// One lint failure: where (a file and a JSON pointer) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub file: String,
+    pub pointer: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}: {}", self.file, self.pointer, self.message)
+    }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let root = crate::workspace_root();
+    let mut spec_path = root.join(crate::codegen::SPEC_PATH);
+    let mut examples_dir = root.join("spec/examples");
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let value = rest.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--spec" => spec_path = PathBuf::from(value?),
+            "--examples" => examples_dir = PathBuf::from(value?),
+            _ => return Err("usage: cargo xtask lint [--spec FILE] [--examples DIR]".into()),
+        }
+    }
+    let spec_text = std::fs::read_to_string(&spec_path)
+        .map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+    let examples = read_examples(&examples_dir)?;
+    let findings = lint(&spec_text, &examples);
+    if findings.is_empty() {
+        println!(
+            "{}: ok ({} example files checked)",
+            spec_path.display(),
+            examples.len()
+        );
+        return Ok(());
+    }
+    for finding in &findings {
+        eprintln!("{finding}");
+    }
+    Err(format!(
+        "{} problem(s) in the spec or its examples",
+        findings.len()
+    ))
+}
+
+/// `(file name, text)` of every `*.json` file in `dir`, sorted by name.
+fn read_examples(dir: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") {
+            let text = std::fs::read_to_string(entry.path())
+                .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+            files.push((name, text));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// All checks; an empty result means the spec is fine.
+pub fn lint(spec_text: &str, example_files: &[(String, String)]) -> Vec<Finding> {
+    let spec_file = crate::codegen::SPEC_PATH;
+    let at = |pointer: String, message: String| Finding {
+        file: spec_file.to_owned(),
+        pointer,
+        message,
+    };
+    if let Err(e) = serde_norway::from_str::<openapiv3::OpenAPI>(spec_text) {
+        return vec![at(
+            String::new(),
+            format!("not a valid OpenAPI 3.0 document: {e}"),
+        )];
+    }
+    let spec = match Spec::parse(spec_text) {
+        Ok(spec) => spec,
+        Err(e) => return vec![at(String::new(), e.to_string())],
+    };
+    let doc = spec.document();
+    let mut findings = Vec::new();
+
+    let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("");
+    if !version.starts_with("3.0.") {
+        findings.push(at(
+            "/openapi".into(),
+            format!("expected OpenAPI 3.0.x, found `{version}`"),
+        ));
+    }
+    check_operations(doc, &mut findings, &at);
+    check_descriptions(doc, &mut findings, &at);
+    check_inline_examples(&spec, &mut findings, &at);
+    check_example_files(&spec, example_files, &mut findings);
+    findings
+}
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn operations(doc: &Value) -> Vec<(String, &Value)> {
+    let mut ops = Vec::new();
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for (path, item) in paths {
+            for method in METHODS {
+                if let Some(op) = item.get(method) {
+                    ops.push((format!("/paths/{}/{method}", escape_pointer(path)), op));
+                }
+            }
+        }
+    }
+    ops
+}
+
+fn check_operations(
+    doc: &Value,
+    findings: &mut Vec<Finding>,
+    at: &impl Fn(String, String) -> Finding,
+) {
+    // Which scheme names stand for which security header.
+    let mut header_of_scheme = BTreeMap::new();
+    if let Some(schemes) = doc
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+    {
+        for (name, scheme) in schemes {
+            if scheme.get("type").and_then(Value::as_str) == Some("apiKey")
+                && scheme.get("in").and_then(Value::as_str) == Some("header")
+                && let Some(header) = scheme.get("name").and_then(Value::as_str)
+            {
+                header_of_scheme.insert(name.clone(), header.to_ascii_lowercase());
+            }
+        }
+    }
+    for header in SECURITY_HEADERS {
+        if !header_of_scheme.values().any(|h| h == header) {
+            findings.push(at(
+                "/components/securitySchemes".into(),
+                format!("no apiKey scheme sends the `{header}` header"),
+            ));
+        }
+    }
+
+    let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (pointer, op) in operations(doc) {
+        match op.get("operationId").and_then(Value::as_str) {
+            None => findings.push(at(pointer.clone(), "operation has no operationId".into())),
+            Some(id) => {
+                if let Some(first) = seen_ids.insert(id.to_owned(), pointer.clone()) {
+                    findings.push(at(
+                        format!("{pointer}/operationId"),
+                        format!("operationId `{id}` is already used at {first}"),
+                    ));
+                }
+            }
+        }
+        // Operation-level security overrides the document's.
+        let (security, security_pointer) = match op.get("security") {
+            Some(s) => (Some(s), format!("{pointer}/security")),
+            None => (doc.get("security"), "/security".to_owned()),
+        };
+        let requirements = security
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let complete = |req: &Value| {
+            let headers: Vec<&String> = req
+                .as_object()
+                .map(|m| m.keys().filter_map(|k| header_of_scheme.get(k)).collect())
+                .unwrap_or_default();
+            SECURITY_HEADERS
+                .iter()
+                .all(|h| headers.iter().any(|x| x == h))
+        };
+        if requirements.is_empty() || !requirements.iter().all(complete) {
+            findings.push(at(
+                security_pointer,
+                format!(
+                    "every security requirement must require both {} and {} together",
+                    SECURITY_HEADERS[0], SECURITY_HEADERS[1]
+                ),
+            ));
+        }
+    }
+}
+
+fn check_descriptions(
+    doc: &Value,
+    findings: &mut Vec<Finding>,
+    at: &impl Fn(String, String) -> Finding,
+) {
+    let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    for (name, schema) in schemas {
+        let pointer = format!("/components/schemas/{}", escape_pointer(name));
+        if !has_description(doc, schema) {
+            findings.push(at(
+                pointer.clone(),
+                format!("schema `{name}` has no description"),
+            ));
+        }
+        walk_properties(doc, schema, &pointer, findings, at);
+    }
+}
+
+fn walk_properties(
+    doc: &Value,
+    schema: &Value,
+    pointer: &str,
+    findings: &mut Vec<Finding>,
+    at: &impl Fn(String, String) -> Finding,
+) {
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (prop, prop_schema) in props {
+            let prop_pointer = format!("{pointer}/properties/{}", escape_pointer(prop));
+            if !has_description(doc, prop_schema) {
+                findings.push(at(
+                    prop_pointer.clone(),
+                    format!("property `{prop}` has no description"),
+                ));
+            }
+            walk_properties(doc, prop_schema, &prop_pointer, findings, at);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        walk_properties(doc, items, &format!("{pointer}/items"), findings, at);
+    }
+}
+
+/// A schema is described by its own `description` or by its `$ref` target's.
+fn has_description(doc: &Value, schema: &Value) -> bool {
+    let described = |s: &Value| {
+        s.get("description")
+            .and_then(Value::as_str)
+            .is_some_and(|d| !d.trim().is_empty())
+    };
+    if described(schema) {
+        return true;
+    }
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|p| doc.pointer(p))
+        .is_some_and(described)
+}
+
+fn check_inline_examples(
+    spec: &Spec,
+    findings: &mut Vec<Finding>,
+    at: &impl Fn(String, String) -> Finding,
+) {
+    for example in spec.inline_examples() {
+        let Some(schema) = example.schema else {
+            findings.push(at(
+                example.pointer,
+                "example has no schema to check it against".into(),
+            ));
+            continue;
+        };
+        // Validate against the schema in the context of the whole spec, so `$ref`s resolve.
+        let schemas = spec
+            .document()
+            .pointer("/components/schemas")
+            .cloned()
+            .unwrap_or_default();
+        let document = serde_json::json!({
+            "allOf": [trillet_spec::to_json_schema(&schema)],
+            "components": { "schemas": trillet_spec::map_to_json_schema(&schemas) },
+        });
+        let validator = match jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .should_validate_formats(true)
+            .build(&document)
+        {
+            Ok(v) => v,
+            Err(e) => {
+                findings.push(at(
+                    example.pointer,
+                    format!("its schema is not valid JSON Schema: {e}"),
+                ));
+                continue;
+            }
+        };
+        for error in validator.iter_errors(&example.value) {
+            findings.push(at(
+                format!("{}{}", example.pointer, error.instance_path()),
+                format!("example does not match its schema: {error}"),
+            ));
+        }
+    }
+}
+
+fn check_example_files(spec: &Spec, files: &[(String, String)], findings: &mut Vec<Finding>) {
+    let seed_inline = spec.document().pointer(
+        "/paths/~1v2~1api~1call-history~1{callHistoryId}/get/responses/200/content/application~1json/example",
+    );
+    for (name, text) in files {
+        let file = format!("spec/examples/{name}");
+        let problem = |pointer: String, message: String| Finding {
+            file: file.clone(),
+            pointer,
+            message,
+        };
+        let Some(schema_name) = schema_for_example_file(name) else {
+            findings.push(problem(
+                String::new(),
+                "unknown example kind: name it call-history.*.json or error.<status>.json".into(),
+            ));
+            continue;
+        };
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                findings.push(problem(String::new(), format!("not valid JSON: {e}")));
+                continue;
+            }
+        };
+        let validator = match spec.validator(schema_name) {
+            Ok(v) => v,
+            Err(e) => {
+                findings.push(problem(String::new(), e.to_string()));
+                continue;
+            }
+        };
+        for p in validator.problems(&value) {
+            findings.push(problem(
+                p.pointer,
+                format!("does not match {schema_name}: {}", p.message),
+            ));
+        }
+        if name == "call-history.seed.json" && seed_inline != Some(&value) {
+            findings.push(problem(
+                String::new(),
+                "differs from the 200 example inline in the spec; they must be the same record"
+                    .into(),
+            ));
+        }
+    }
+    for required in ["call-history.seed.json", "call-history.minimal.json"] {
+        if !files.iter().any(|(n, _)| n == required) {
+            findings.push(Finding {
+                file: format!("spec/examples/{required}"),
+                pointer: String::new(),
+                message: "missing example file".into(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_text() -> String {
+        trillet_spec::SPEC_YAML.to_owned()
+    }
+
+    fn example_files() -> Vec<(String, String)> {
+        trillet_spec::EXAMPLE_FILES
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    }
+
+    fn pointers(findings: &[Finding]) -> Vec<String> {
+        findings
+            .iter()
+            .map(|f| format!("{}#{}", f.file, f.pointer))
+            .collect()
+    }
+
+    #[test]
+    fn the_checked_in_spec_and_examples_pass() {
+        assert_eq!(lint(&spec_text(), &example_files()), vec![]);
+    }
+
+    #[test]
+    fn a_broken_example_file_is_reported_with_its_pointer() {
+        let mut files = example_files();
+        let seed = files
+            .iter_mut()
+            .find(|(n, _)| n == "call-history.ongoing.json")
+            .unwrap();
+        seed.1 = seed.1.replace("1737062894.9754236", "\"abc\"");
+        let findings = lint(&spec_text(), &files);
+        assert_eq!(
+            pointers(&findings),
+            vec!["spec/examples/call-history.ongoing.json#/startTime"],
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn a_broken_inline_example_is_reported_with_its_pointer() {
+        let broken =
+            spec_text().replace("reset_at: \"2024-01-22T15:30:00Z\"", "reset_at: \"soon\"");
+        let findings = lint(&broken, &example_files());
+        assert_eq!(
+            pointers(&findings),
+            vec![
+                "spec/trillet.yaml#/components/responses/RateLimited/content/application~1json/example/error/reset_at"
+            ],
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn the_seed_file_must_equal_the_inline_200_example() {
+        let mut files = example_files();
+        let seed = files
+            .iter_mut()
+            .find(|(n, _)| n == "call-history.seed.json")
+            .unwrap();
+        seed.1 = seed.1.replace("web-1234abcd", "web-0000");
+        let findings = lint(&spec_text(), &files);
+        assert_eq!(
+            pointers(&findings),
+            vec!["spec/examples/call-history.seed.json#"]
+        );
+    }
+
+    #[test]
+    fn a_property_without_description_is_reported() {
+        let broken = spec_text().replace(
+            "          description: A short summary of the conversation.\n",
+            "",
+        );
+        let findings = lint(&broken, &example_files());
+        assert_eq!(
+            pointers(&findings),
+            vec!["spec/trillet.yaml#/components/schemas/CallHistory/properties/summary"]
+        );
+    }
+
+    #[test]
+    fn both_security_headers_must_be_required_together() {
+        let broken = spec_text().replace("          workspaceId: []\n", "");
+        let findings = lint(&broken, &example_files());
+        assert_eq!(
+            pointers(&findings),
+            vec!["spec/trillet.yaml#/paths/~1v2~1api~1call-history~1{callHistoryId}/get/security"]
+        );
+    }
+
+    #[test]
+    fn duplicate_operation_ids_are_reported() {
+        let doubled = spec_text().replace(
+            "components:\n",
+            "  /v2/api/call-history-copy/{callHistoryId}:\n    get:\n      operationId: get_call_history\n      security: [{apiKey: [], workspaceId: []}]\n      parameters: [{name: callHistoryId, in: path, required: true, schema: {type: string}}]\n      responses: {\"200\": {description: ok}}\ncomponents:\n",
+        );
+        let findings = lint(&doubled, &example_files());
+        // Paths are visited in sorted order: the copy sorts first, so the original is the duplicate.
+        assert_eq!(
+            pointers(&findings),
+            vec![
+                "spec/trillet.yaml#/paths/~1v2~1api~1call-history~1{callHistoryId}/get/operationId"
+            ]
+        );
+        assert!(
+            findings[0].message.contains("call-history-copy"),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn an_unparsable_spec_is_one_clear_finding() {
+        let findings = lint("openapi: [", &example_files());
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0].message.contains("not a valid OpenAPI"),
+            "{findings:?}"
+        );
+    }
 }

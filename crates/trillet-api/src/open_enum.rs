@@ -144,7 +144,10 @@ mod tests {
         for wire in Direction::KNOWN {
             let value: Direction = serde_json::from_value(serde_json::json!(wire)).unwrap();
             assert!(value.is_known(), "{wire}");
-            assert_eq!(serde_json::to_value(&value).unwrap(), serde_json::json!(wire));
+            assert_eq!(
+                serde_json::to_value(&value).unwrap(),
+                serde_json::json!(wire)
+            );
         }
         assert_eq!(Status::from("in-progress"), Status::InProgress);
     }

@@ -1,0 +1,430 @@
+//! `spec/trillet.yaml` as data, for everything that checks against it at run time:
+//! the lint, the mock server and the test suite read the spec through this crate.
+//!
+//! OpenAPI 3.0 schemas are almost JSON Schema; [`to_json_schema`] converts the rest
+//! (`nullable`, OpenAPI-only keywords) so the `jsonschema` crate can validate
+//! instances against any component schema, with `$ref`s resolved in place.
+//!
+//! ```
+//! let spec = trillet_spec::Spec::bundled()?;
+//! let validator = spec.validator("CallHistory")?;
+//! assert!(validator.problems(&serde_json::json!({"_id": "42"})).is_empty());
+//! assert_eq!(validator.problems(&serde_json::json!({"startTime": "abc"}))[0].pointer, "/startTime");
+//! # Ok::<(), trillet_spec::SpecError>(())
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+/// The spec's text, as compiled into this crate.
+pub const SPEC_YAML: &str = include_str!("../../../spec/trillet.yaml");
+
+/// The spec's example records, as compiled into this crate: `(file name, text)`.
+pub const EXAMPLE_FILES: &[(&str, &str)] = &[
+    (
+        "call-history.seed.json",
+        include_str!("../../../spec/examples/call-history.seed.json"),
+    ),
+    (
+        "call-history.ongoing.json",
+        include_str!("../../../spec/examples/call-history.ongoing.json"),
+    ),
+    (
+        "call-history.unknown-fields.json",
+        include_str!("../../../spec/examples/call-history.unknown-fields.json"),
+    ),
+    (
+        "call-history.minimal.json",
+        include_str!("../../../spec/examples/call-history.minimal.json"),
+    ),
+    (
+        "error.400.json",
+        include_str!("../../../spec/examples/error.400.json"),
+    ),
+    (
+        "error.401.json",
+        include_str!("../../../spec/examples/error.401.json"),
+    ),
+    (
+        "error.403.json",
+        include_str!("../../../spec/examples/error.403.json"),
+    ),
+    (
+        "error.404.json",
+        include_str!("../../../spec/examples/error.404.json"),
+    ),
+    (
+        "error.429.json",
+        include_str!("../../../spec/examples/error.429.json"),
+    ),
+    (
+        "error.500.json",
+        include_str!("../../../spec/examples/error.500.json"),
+    ),
+];
+
+/// The path of `spec/` in this workspace, for tools that read the files themselves.
+pub fn spec_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec")
+}
+
+/// Why the spec or an example could not be used.
+#[derive(Debug)]
+pub struct SpecError(String);
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// A parsed spec.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    document: Value,
+}
+
+impl Spec {
+    /// Parses spec text (YAML or JSON).
+    pub fn parse(text: &str) -> Result<Self, SpecError> {
+        let document: Value = serde_norway::from_str(text)
+            .map_err(|e| SpecError(format!("the spec is not valid YAML: {e}")))?;
+        if !document.is_object() {
+            return Err(SpecError("the spec is not a YAML mapping".into()));
+        }
+        Ok(Self { document })
+    }
+
+    /// The spec compiled into this crate ([`SPEC_YAML`]).
+    pub fn bundled() -> Result<Self, SpecError> {
+        Self::parse(SPEC_YAML)
+    }
+
+    /// The whole document as JSON.
+    pub fn document(&self) -> &Value {
+        &self.document
+    }
+
+    /// The names under `components/schemas`, sorted.
+    pub fn schema_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .document
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        names.sort_unstable();
+        names
+    }
+
+    /// The OpenAPI schema object `components/schemas/<name>`.
+    pub fn schema(&self, name: &str) -> Option<&Value> {
+        self.document
+            .pointer(&format!("/components/schemas/{}", escape_pointer(name)))
+    }
+
+    /// A self-contained JSON Schema document for `components/schemas/<name>`.
+    pub fn json_schema(&self, name: &str) -> Result<Value, SpecError> {
+        self.schema(name)
+            .ok_or_else(|| SpecError(format!("the spec has no schema named `{name}`")))?;
+        let schemas = self
+            .document
+            .pointer("/components/schemas")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        Ok(serde_json::json!({
+            "allOf": [{ "$ref": format!("#/components/schemas/{}", escape_pointer(name)) }],
+            "components": { "schemas": map_to_json_schema(&schemas) },
+        }))
+    }
+
+    /// A validator for instances of `components/schemas/<name>`, checking formats too.
+    pub fn validator(&self, name: &str) -> Result<SchemaValidator, SpecError> {
+        let schema = self.json_schema(name)?;
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|e| SpecError(format!("schema `{name}` is not valid JSON Schema: {e}")))?;
+        Ok(SchemaValidator {
+            name: name.to_owned(),
+            validator,
+        })
+    }
+
+    /// Every `example` written inline in the spec, with the schema it must satisfy
+    /// (where one can be named) and the JSON pointer where it is written.
+    pub fn inline_examples(&self) -> Vec<InlineExample> {
+        let mut found = Vec::new();
+        collect_examples(&self.document, String::new(), &mut found);
+        found
+    }
+}
+
+/// An `example` found in the spec.
+#[derive(Clone, Debug)]
+pub struct InlineExample {
+    /// JSON pointer of the `example` value in the spec.
+    pub pointer: String,
+    /// The schema the example must satisfy, inlined or resolved (`None` if absent).
+    pub schema: Option<Value>,
+    /// The example itself.
+    pub value: Value,
+}
+
+fn collect_examples(node: &Value, pointer: String, out: &mut Vec<InlineExample>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(value) = map.get("example") {
+                // `example` beside `schema` (media types, parameters) or inside a schema.
+                let schema = match map.get("schema") {
+                    Some(schema) => Some(schema.clone()),
+                    None if looks_like_schema(map) => Some(Value::Object(map.clone())),
+                    None => None,
+                };
+                out.push(InlineExample {
+                    pointer: format!("{pointer}/example"),
+                    schema,
+                    value: value.clone(),
+                });
+            }
+            for (key, child) in map {
+                if key != "example" {
+                    collect_examples(child, format!("{pointer}/{}", escape_pointer(key)), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                collect_examples(child, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn looks_like_schema(map: &Map<String, Value>) -> bool {
+    [
+        "type",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "properties",
+        "enum",
+        "$ref",
+    ]
+    .iter()
+    .any(|k| map.contains_key(*k))
+}
+
+/// Validates instances of one component schema.
+pub struct SchemaValidator {
+    name: String,
+    validator: jsonschema::Validator,
+}
+
+impl fmt::Debug for SchemaValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchemaValidator")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One way an instance fails its schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// JSON pointer into the instance (`""` for the whole instance).
+    pub pointer: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{at}: {}", self.message)
+    }
+}
+
+impl SchemaValidator {
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every problem with `instance`, empty when it is valid.
+    pub fn problems(&self, instance: &Value) -> Vec<Problem> {
+        self.validator
+            .iter_errors(instance)
+            .map(|e| Problem {
+                pointer: e.instance_path().to_string(),
+                message: e.to_string(),
+            })
+            .collect()
+    }
+
+    /// Whether `instance` is valid.
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.validator.is_valid(instance)
+    }
+}
+
+/// The component schema an example file must satisfy, from its name
+/// (`call-history.*.json` → `CallHistory`, `error.*.json` → `ErrorEnvelope`).
+pub fn schema_for_example_file(file_name: &str) -> Option<&'static str> {
+    if !file_name.ends_with(".json") {
+        return None;
+    }
+    if file_name.starts_with("call-history.") {
+        Some("CallHistory")
+    } else if file_name.starts_with("error.") {
+        Some("ErrorEnvelope")
+    } else {
+        None
+    }
+}
+
+/// The HTTP status an `error.<status>.json` example is served with.
+pub fn status_of_error_example(file_name: &str) -> Option<u16> {
+    file_name
+        .strip_prefix("error.")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
+}
+
+/// Converts an OpenAPI 3.0 schema (or a map of them) into JSON Schema: `nullable`
+/// becomes a `null` alternative; OpenAPI-only keywords are dropped.
+pub fn to_json_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, value) in map {
+                match key.as_str() {
+                    "nullable" | "example" | "discriminator" | "xml" | "externalDocs" => {}
+                    // Maps from names to schemas: convert each value.
+                    "properties" | "patternProperties" | "definitions" => {
+                        out.insert(key.clone(), map_to_json_schema(value));
+                    }
+                    "items" | "additionalProperties" | "not" | "allOf" | "anyOf" | "oneOf" => {
+                        out.insert(key.clone(), to_json_schema(value));
+                    }
+                    // `enum`, `required`, `default`, descriptions: data, not schemas.
+                    _ => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                serde_json::json!({ "anyOf": [Value::Object(out), { "type": "null" }] })
+            } else {
+                Value::Object(out)
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Converts a map from names to OpenAPI schemas (such as `components/schemas`).
+pub fn map_to_json_schema(schemas: &Value) -> Value {
+    let converted = schemas
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_json_schema(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Object(converted)
+}
+
+/// Escapes one JSON pointer token (RFC 6901).
+pub fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nullable_becomes_a_null_alternative() {
+        let converted =
+            to_json_schema(&json!({"type": "string", "nullable": true, "example": "x"}));
+        assert_eq!(
+            converted,
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
+        );
+    }
+
+    #[test]
+    fn the_component_map_is_converted_schema_by_schema() {
+        let converted = map_to_json_schema(
+            &json!({"A": {"properties": {"x": {"type": "number", "nullable": true}}}}),
+        );
+        // A map of schemas is an object whose values are schemas; `A` is kept.
+        assert_eq!(
+            converted.pointer("/A/properties/x/anyOf/1/type"),
+            Some(&json!("null"))
+        );
+    }
+
+    #[test]
+    fn validator_reports_the_pointer_of_each_problem() {
+        let spec = Spec::bundled().unwrap();
+        let v = spec.validator("CallHistory").unwrap();
+        let problems = v.problems(
+            &json!({"_id": 3, "createdAt": "yesterday", "cost": {"customer_charge": "1"}}),
+        );
+        let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+        assert!(pointers.contains(&"/_id"), "{problems:?}");
+        assert!(pointers.contains(&"/createdAt"), "{problems:?}");
+        assert!(pointers.contains(&"/cost/customer_charge"), "{problems:?}");
+    }
+
+    #[test]
+    fn open_sets_accept_unknown_strings_but_not_other_types() {
+        let spec = Spec::bundled().unwrap();
+        let v = spec.validator("CallHistory").unwrap();
+        assert!(v.is_valid(&json!({"direction": "sideways", "status": "ringing"})));
+        assert!(!v.is_valid(&json!({"direction": 1})));
+    }
+
+    #[test]
+    fn example_files_name_their_schema() {
+        assert_eq!(
+            schema_for_example_file("call-history.seed.json"),
+            Some("CallHistory")
+        );
+        assert_eq!(
+            schema_for_example_file("error.429.json"),
+            Some("ErrorEnvelope")
+        );
+        assert_eq!(schema_for_example_file("notes.md"), None);
+        assert_eq!(status_of_error_example("error.429.json"), Some(429));
+    }
+
+    #[test]
+    fn every_example_file_on_disk_is_compiled_in() {
+        let mut on_disk: Vec<String> = std::fs::read_dir(spec_dir().join("examples"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        on_disk.sort();
+        let mut compiled: Vec<String> = EXAMPLE_FILES.iter().map(|(n, _)| n.to_string()).collect();
+        compiled.sort();
+        assert_eq!(on_disk, compiled, "add new example files to EXAMPLE_FILES");
+    }
+}
