@@ -1,0 +1,1 @@
+//! Spec-driven mock server (being built).

@@ -1,0 +1,1 @@
+//! Ergonomic client for the Trillet AI call-history API (being built).
