@@ -12,7 +12,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
+pub use progenitor_client::OperationInfo;
+use progenitor_client::{ClientHooks, ClientInfo, Error};
 
 /// A boxed, sendable future, as returned by [`Transport::execute`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,11 +29,16 @@ pub trait Transport: Send + Sync {
         info: &'a OperationInfo,
     ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>>;
 
-    /// Called after [`execute`](Self::execute); an `Err` ends the operation with
-    /// [`Error::Custom`] before any decoding (for failures that are not
-    /// `reqwest` errors, such as an over-long body).
-    fn check(&self, info: &OperationInfo) -> Result<(), String> {
-        let _ = info;
+    /// Called with the result of [`execute`](Self::execute) before anything is
+    /// decoded; an `Err` ends the operation with [`Error::Custom`]. This is how a
+    /// transport reports failures that are not `reqwest` errors (an over-long body, a
+    /// refused redirect): `execute` can mark its response, e.g. in its extensions.
+    fn check(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        info: &OperationInfo,
+    ) -> Result<(), String> {
+        let _ = (result, info);
         Ok(())
     }
 }
@@ -75,11 +81,11 @@ impl ClientHooks<Hooks> for crate::Client {
 
     async fn post<E>(
         &self,
-        _result: &reqwest::Result<reqwest::Response>,
+        result: &reqwest::Result<reqwest::Response>,
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         match &self.inner().transport {
-            Some(transport) => transport.check(info).map_err(Error::Custom),
+            Some(transport) => transport.check(result, info).map_err(Error::Custom),
             None => Ok(()),
         }
     }

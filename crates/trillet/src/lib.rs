@@ -1,1 +1,73 @@
-//! Ergonomic client for the Trillet AI call-history API (being built).
+//! A client for the [Trillet AI](https://trillet.ai) call-history API that is safe to
+//! run in production against a rate-limited API.
+//!
+//! - **Configuration** from `TRILLET_API_KEY`, `TRILLET_WORKSPACE_ID` and
+//!   `TRILLET_BASE_URL` ([`Client::from_env`]) or a [`ClientBuilder`].
+//! - **Secrets** stay secret: the key is a `secrecy::SecretString`, both headers are
+//!   marked sensitive, and no `Debug`, error or log line shows the key.
+//! - **Transport safety**: `https` only (loopback excepted), credentials never follow
+//!   a redirect to another origin, ids are encoded as one path segment, bodies are
+//!   read up to a size limit.
+//! - **Retries** of 429/5xx, timeouts and connection errors with full-jitter
+//!   exponential backoff, honouring `Retry-After` and the envelope's `reset_at`.
+//! - **Rate limiting** shared by all clones (60 requests a minute by default).
+//! - **Batches** with bounded concurrency, in input order or as completed.
+//!
+//! The models are the generated ones from `trillet-api`, re-exported here, with
+//! [`Direction`] and [`Status`] as open enums and [`CallHistoryExt`] for typed times.
+//!
+//! ```no_run
+//! use trillet::{CallHistoryExt, Client, Direction};
+//!
+//! # async fn run() -> Result<(), trillet::Error> {
+//! let client = Client::from_env()?;
+//! let call = client.call_history("65a7f3c2e4b0a1d2c3f4e5a6").await?;
+//! if call.direction == Some(Direction::Inbound) {
+//!     println!("inbound call lasting {:?}", call.duration());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Errors say what to do next and answer the usual questions:
+//!
+//! ```no_run
+//! # async fn run(client: trillet::Client) {
+//! match client.call_history("nope").await {
+//!     Err(e) if e.is_not_found() => eprintln!("no such call"),
+//!     Err(e) if e.is_retryable() => eprintln!("try again later: {e}"),
+//!     Err(e) => eprintln!("{e}"),
+//!     Ok(call) => println!("{:?}", call.summary),
+//! }
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod batch;
+mod client;
+mod config;
+mod error;
+mod rate_limit;
+mod record;
+mod retry;
+mod transport;
+
+pub use batch::Batch;
+pub use client::{Client, RawCallHistory, decode_call_history};
+pub use config::{
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, ENV_API_KEY, ENV_BASE_URL,
+    ENV_WORKSPACE_ID,
+};
+pub use error::{ApiError, ConfigError, Error};
+pub use rate_limit::RateLimit;
+pub use record::CallHistoryExt;
+pub use retry::{RetryPolicy, is_retryable_status};
+pub use transport::redirect_policy;
+
+/// The generated models, re-exported.
+pub use trillet_api::types::{
+    AnalyzedData, ApiError as ApiErrorBody, CallCost, CallHistory, ErrorEnvelope, FunctionCall,
+};
+pub use trillet_api::{Direction, Status};
+
+/// The generated low-level crate, for what this crate does not wrap.
+pub use trillet_api as api;

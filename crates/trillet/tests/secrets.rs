@@ -1,0 +1,85 @@
+//! The API key never shows up: not in Debug, not in errors, not in logs at TRACE.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{KEY, client, envelope, serve};
+use trillet::RetryPolicy;
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn debug_display_and_trace_logs_never_contain_the_key() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = serve(|n, _| {
+        if n == 0 {
+            envelope(503, "unavailable")
+        } else {
+            envelope(401, "unauthorized")
+        }
+    })
+    .await;
+    let builder = client(&server.url).retry(RetryPolicy::default().max_attempts(2));
+    let builder_debug = format!("{builder:?}");
+    let client = builder.build().unwrap();
+    let err = client.call_history("a").await.unwrap_err();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // The logs are really there (a span per request with its attempt and status) ...
+    assert!(
+        logs.contains("trillet.request"),
+        "no request span logged:\n{logs}"
+    );
+    assert!(logs.contains("retrying"), "no retry logged:\n{logs}");
+    // ... and nothing shows the key.
+    for (what, text) in [
+        ("builder Debug", builder_debug),
+        ("client Debug", format!("{client:?}")),
+        ("error Display", err.to_string()),
+        ("error Debug", format!("{err:?}")),
+        ("logs", logs),
+    ] {
+        assert!(!text.contains(KEY), "{what} shows the key:\n{text}");
+        assert!(
+            !text.contains("SECRET"),
+            "{what} shows part of the key:\n{text}"
+        );
+    }
+    assert!(err.to_string().contains("check TRILLET_API_KEY"), "{err}");
+}
+
+#[test]
+fn from_env_errors_name_the_missing_variable() {
+    let err = trillet::ClientBuilder::from_env_with(|_| None).unwrap_err();
+    assert!(err.to_string().contains("TRILLET_API_KEY"), "{err}");
+    let err = trillet::ClientBuilder::from_env_with(|name| {
+        (name == "TRILLET_API_KEY").then(|| "k".to_owned())
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("TRILLET_WORKSPACE_ID"), "{err}");
+}
