@@ -375,7 +375,8 @@ async fn clones_share_one_rate_limiter() {
 
 #[tokio::test]
 async fn malformed_bodies_give_the_right_error_kind() {
-    let cases: Vec<(&str, Response<Body>, fn(&Error) -> bool)> = vec![
+    type Case = (&'static str, Response<Body>, fn(&Error) -> bool);
+    let cases: Vec<Case> = vec![
         ("truncated", json(200, r#"{"_id":"a","startTi"#), |e| {
             matches!(e, Error::Decode { .. })
         }),
