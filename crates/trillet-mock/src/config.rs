@@ -1,0 +1,114 @@
+//! What a mock server is told at start: where to listen, which credentials to
+//! expect, how hard to rate-limit and how often to misbehave.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::MockError;
+
+/// The API key the CLI's `--mock` sends; any non-empty key is accepted unless
+/// [`MockConfig::api_key`] says otherwise.
+pub const MOCK_API_KEY: &str = "trillet-mock-key";
+
+/// The workspace id the CLI's `--mock` sends; any non-empty id is accepted unless
+/// [`MockConfig::workspace_id`] says otherwise.
+pub const MOCK_WORKSPACE_ID: &str = "trillet-mock-workspace";
+
+/// The documented rate limit of the Developer plan: 60 requests per minute per key.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 60;
+
+/// How a [`MockServer`](crate::MockServer) behaves. Build one with struct-update
+/// syntax over [`Default`]:
+///
+/// ```
+/// let config = trillet_mock::MockConfig {
+///     rate_limit_per_minute: None,
+///     chaos: 0.1,
+///     seed: 7,
+///     ..Default::default()
+/// };
+/// assert_eq!(config.addr.port(), 0);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct MockConfig {
+    /// Where to listen. Default `127.0.0.1:0`: loopback, a free port chosen by the OS.
+    pub addr: SocketAddr,
+    /// Requests per minute allowed per API key, as a token bucket that holds that
+    /// many requests and refills evenly over a minute. `None` or `Some(0)`: no limit.
+    /// Default `Some(60)`.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Probability in `0.0..=1.0` that a request gets a random retryable fault
+    /// (500, 502, 503, or 429 with `Retry-After: 0`). Default `0.0`.
+    pub chaos: f64,
+    /// Seed of the chaos draws: the same seed and request order give the same faults.
+    pub seed: u64,
+    /// The only `x-api-key` accepted (others get 401); `None` accepts any non-empty key.
+    pub api_key: Option<String>,
+    /// The only `x-workspace-id` accepted (others get 403); `None` accepts any
+    /// non-empty id.
+    pub workspace_id: Option<String>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            rate_limit_per_minute: Some(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            chaos: 0.0,
+            seed: 0,
+            api_key: None,
+            workspace_id: None,
+        }
+    }
+}
+
+impl MockConfig {
+    /// The same configuration listening on `127.0.0.1:<port>` (`0`: any free port).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        self
+    }
+
+    /// Checks the values that have a range.
+    pub(crate) fn validate(&self) -> Result<(), MockError> {
+        if !(0.0..=1.0).contains(&self.chaos) {
+            return Err(MockError::Config(format!(
+                "chaos must be a probability between 0 and 1, not {}",
+                self.chaos
+            )));
+        }
+        for (name, value) in [
+            ("api_key", &self.api_key),
+            ("workspace_id", &self.workspace_id),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(MockError::Config(format!(
+                    "{name} must not be empty (use None to accept any value)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chaos_outside_zero_to_one_is_rejected() {
+        for chaos in [-0.1, 1.5, f64::NAN] {
+            let config = MockConfig {
+                chaos,
+                ..Default::default()
+            };
+            assert!(config.validate().is_err(), "{chaos}");
+        }
+        assert!(MockConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn with_port_stays_on_loopback() {
+        let config = MockConfig::default().with_port(4010);
+        assert_eq!(config.addr.to_string(), "127.0.0.1:4010");
+    }
+}

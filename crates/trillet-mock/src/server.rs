@@ -1,0 +1,347 @@
+//! The HTTP server: routing, request validation in the real API's order, and the
+//! [`MockServer`] handle that starts, observes and stops it.
+//!
+//! A request to the record route is checked in this order: method (405), path
+//! (400), `x-api-key` (401), `x-workspace-id` (403), rate limit (429), then
+//! `x-mock-fault` (400 if malformed), chaos, and finally the record (200 or 404).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::any;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::MockConfig;
+use crate::envelope;
+use crate::error::MockError;
+use crate::faults::{self, Chaos, FAULT_HEADER};
+use crate::rate_limit::KeyedLimit;
+use crate::records;
+use crate::stats::{Counters, MockStats, Outcome};
+
+/// The one route the mock serves.
+const RECORD_ROUTE: &str = "/v2/api/call-history/{id}";
+
+/// How long [`MockServer::shutdown`] waits for requests in flight before it
+/// stops serving regardless.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running mock server. Dropping the handle stops it (without waiting);
+/// [`shutdown`](Self::shutdown) stops it and waits.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    counters: Arc<Counters>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl MockServer {
+    /// Binds `config.addr` and serves in a background task of the current Tokio
+    /// runtime. Returns once the socket is listening.
+    pub async fn start(config: MockConfig) -> Result<Self, MockError> {
+        config.validate()?;
+        records::warm_up();
+        let bind_error = |source| MockError::Bind {
+            addr: config.addr,
+            source,
+        };
+        let listener = TcpListener::bind(config.addr).await.map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        let state = Arc::new(AppState::new(&config));
+        let counters = Arc::clone(&state.counters);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender (the handle was dropped) also stops the server.
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Self {
+            addr,
+            counters,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:40123` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A snapshot of the request counters.
+    pub fn stats(&self) -> MockStats {
+        self.counters.snapshot()
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (for up to
+    /// five seconds) and waits for the server task to end.
+    pub async fn shutdown(mut self) -> Result<(), MockError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(Ok(result)) => result.map_err(MockError::Serve),
+            Ok(Err(join)) => Err(MockError::Serve(io::Error::other(join))),
+            Err(_elapsed) => {
+                tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping");
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Runs a mock server on `addr` (overriding `config.addr`) until Ctrl-C, then
+/// shuts it down gracefully. This is what `trillet mock serve` runs.
+pub async fn serve(config: MockConfig, addr: SocketAddr) -> Result<(), MockError> {
+    let server = MockServer::start(MockConfig { addr, ..config }).await?;
+    tracing::info!(url = %server.url(), "trillet mock server listening; Ctrl-C stops it");
+    let signal = tokio::signal::ctrl_c().await;
+    let stopped = server.shutdown().await;
+    signal.map_err(MockError::Signal)?;
+    stopped
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+struct AppState {
+    api_key: Option<String>,
+    workspace_id: Option<String>,
+    limit: Option<KeyedLimit>,
+    chaos: Chaos,
+    counters: Arc<Counters>,
+}
+
+impl AppState {
+    fn new(config: &MockConfig) -> Self {
+        Self {
+            api_key: config.api_key.clone(),
+            workspace_id: config.workspace_id.clone(),
+            limit: KeyedLimit::new(config.rate_limit_per_minute),
+            chaos: Chaos::new(config.chaos, config.seed),
+            counters: Arc::default(),
+        }
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(RECORD_ROUTE, any(call_history))
+        .fallback(unknown_path)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
+        .with_state(state)
+}
+
+/// Counts and logs every request. Logs method, path, status, latency (to the
+/// response head) and fault; never a header value.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    state.counters.arrived();
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let outcome = response
+        .extensions_mut()
+        .remove::<Outcome>()
+        .unwrap_or_default();
+    let status = response.status().as_u16();
+    state.counters.answered(status, &outcome);
+    tracing::info!(
+        %method,
+        path = %path,
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1e3,
+        fault = %outcome.fault.as_deref().unwrap_or("none"),
+        "mock request"
+    );
+    response
+}
+
+async fn unknown_path() -> Response {
+    envelope::error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+}
+
+async fn call_history(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let mut outcome = Outcome::default();
+    let mut response = answer(&state, &method, &headers, id, &mut outcome).await;
+    response.extensions_mut().insert(outcome);
+    response
+}
+
+async fn answer(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    outcome: &mut Outcome,
+) -> Response {
+    if method != Method::GET {
+        let mut response = envelope::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Only GET is allowed here.",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        return response;
+    }
+    let Ok(Path(id)) = id else {
+        return envelope::error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The call-history id is not valid UTF-8 once percent-decoded.",
+        );
+    };
+    let key = match credential(headers, "x-api-key", state.api_key.as_deref()) {
+        Credential::Accepted(key) => key,
+        Credential::Missing => {
+            return envelope::error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Missing API key: send the x-api-key header.",
+            );
+        }
+        Credential::Rejected => {
+            return envelope::error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Missing or invalid API key.",
+            );
+        }
+    };
+    match credential(headers, "x-workspace-id", state.workspace_id.as_deref()) {
+        Credential::Accepted(_) => {}
+        Credential::Missing => {
+            return envelope::error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Missing workspace: send the x-workspace-id header.",
+            );
+        }
+        Credential::Rejected => {
+            return envelope::error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "The API key has no access to this workspace.",
+            );
+        }
+    }
+    if let Some(limit) = &state.limit
+        && let Err(wait) = limit.check(key)
+    {
+        outcome.rate_limited = true;
+        // Whole seconds, rounded up, and at least one.
+        let retry_after = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        return envelope::rate_limited(retry_after);
+    }
+    let plan = match headers.get(FAULT_HEADER).map(HeaderValue::to_str) {
+        None => faults::FaultPlan::default(),
+        Some(Ok(value)) => match faults::parse(value) {
+            Ok(plan) => plan,
+            Err(problem) => {
+                return envelope::error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    &format!("{FAULT_HEADER}: {problem}"),
+                );
+            }
+        },
+        Some(Err(_)) => {
+            return envelope::error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("{FAULT_HEADER} is not visible ASCII"),
+            );
+        }
+    };
+    // Every request that gets this far draws, so the sequence stays reproducible
+    // whether or not it also asked for a fault; an asked-for fault wins.
+    let chaos = state.chaos.draw();
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    let record = records::record_json(&id);
+    let (fault, source) = match (plan.fault, chaos) {
+        (Some(asked), _) => (Some(asked), ""),
+        (None, Some(random)) => (Some(random), "chaos:"),
+        (None, None) => (None, ""),
+    };
+    let mut labels = Vec::new();
+    if !plan.delay.is_zero() {
+        labels.push(format!("slow={}", plan.delay.as_millis()));
+    }
+    if let Some(fault) = &fault {
+        labels.push(format!("{source}{}", fault.label()));
+    }
+    if !labels.is_empty() {
+        outcome.fault = Some(labels.join(","));
+    }
+    match (fault, record) {
+        (Some(fault), record) => fault.respond(&id, record.as_deref().unwrap_or_default()),
+        (None, Some(record)) => envelope::json_response(StatusCode::OK, record),
+        (None, None) => envelope::record_not_found(),
+    }
+}
+
+/// A credential header checked against its expected value.
+enum Credential<'a> {
+    Accepted(&'a str),
+    /// Absent, empty or blank.
+    Missing,
+    /// Not the expected value, or not visible ASCII.
+    Rejected,
+}
+
+fn credential<'a>(headers: &'a HeaderMap, name: &str, expected: Option<&str>) -> Credential<'a> {
+    let Some(value) = headers.get(name) else {
+        return Credential::Missing;
+    };
+    let Ok(value) = value.to_str() else {
+        return Credential::Rejected;
+    };
+    let value = value.trim();
+    if value.is_empty() {
+        Credential::Missing
+    } else if expected.is_some_and(|expected| expected != value) {
+        Credential::Rejected
+    } else {
+        Credential::Accepted(value)
+    }
+}
