@@ -1,1 +1,96 @@
-fn main() {}
+//! `trillet`: fetch Trillet AI call histories from a shell, or run the mock server.
+//! `main` parses, sets up logging and maps every outcome to a documented exit status.
+
+mod cli;
+mod cmd_call_history;
+mod cmd_mock;
+mod output;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use tracing_subscriber::EnvFilter;
+
+use cli::{CallHistoryCommand, Cli, Command, MockCommand};
+
+/// Exit statuses, as documented in `--help`.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const SOME_FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// A failure that ends the command: one line saying what to do, exit status 2.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(error: E) -> Self {
+        Fatal(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fatal(&Fatal(format!("cannot start the async runtime: {e}"))),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => fatal(&error),
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, Fatal> {
+    match cli.command {
+        Command::CallHistory(CallHistoryCommand::Get(args)) => {
+            cmd_call_history::get(&cli.global, args).await
+        }
+        Command::Mock(MockCommand::Serve(args)) => cmd_mock::serve(&cli.global, args).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "trillet",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn fatal(error: &Fatal) -> ExitCode {
+    eprintln!("error: {}", error.0);
+    ExitCode::from(exit::USAGE)
+}
+
+/// Logs go to standard error: `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` wins.
+/// `mock serve` logs its requests at info by default.
+fn init_logging(cli: &Cli) {
+    let verbosity = match cli.command {
+        Command::Mock(_) => cli.global.verbose.max(1),
+        _ => cli.global.verbose,
+    };
+    let default = match verbosity {
+        0 => "error",
+        1 => "warn,trillet=info,trillet_mock=info",
+        2 => "info,trillet=debug,trillet_mock=debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .init();
+}

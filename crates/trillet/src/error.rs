@@ -130,8 +130,9 @@ impl std::fmt::Display for ApiError {
         if let Some(code) = &self.code {
             write!(f, " ({code})")?;
         }
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+        let message = self.message.trim_end_matches('.');
+        if !message.is_empty() {
+            write!(f, ": {message}")?;
         }
         if self.attempts > 1 {
             write!(f, " after {} attempts", self.attempts)?;

@@ -1,0 +1,276 @@
+//! The `trillet` binary end to end against its built-in mock, with golden outputs in
+//! `tests/data/` (regenerate with `UPDATE_GOLDEN=1 cargo test -p trillet-cli`).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+fn trillet() -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("trillet");
+    // Nothing from the caller's environment leaks into a test.
+    for var in [
+        "TRILLET_API_KEY",
+        "TRILLET_WORKSPACE_ID",
+        "TRILLET_BASE_URL",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// Compares `actual` with the golden file, or rewrites it when UPDATE_GOLDEN is set.
+fn golden(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("golden file is writable");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+#[test]
+fn one_id_prints_the_reference_record_exactly_as_pretty_json() {
+    let output = trillet()
+        .args(["--mock", "call-history", "get", "1234567890abcdef"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    // The mock serves the reference page's example; the CLI must not change a byte of
+    // its content (`0.10` stays, integers stay integers, key order stays).
+    let seed = trillet_spec::EXAMPLE_FILES
+        .iter()
+        .find(|(n, _)| *n == "call-history.seed.json")
+        .unwrap()
+        .1;
+    assert_eq!(stdout_of(&output), seed);
+    golden("get-one.json", &stdout_of(&output));
+    assert_eq!(stderr_of(&output), "");
+}
+
+#[test]
+fn several_ids_print_one_json_line_each_in_input_order() {
+    let ids = [
+        "zz-last",
+        "65a7f3c2e4b0a1d2c3f4e5a7",
+        "aa-first",
+        "1234567890abcdef",
+    ];
+    let output = trillet()
+        .args(["--mock", "--rate-limit", "0", "call-history", "get"])
+        .args(ids)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    let got: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(got, ids);
+    assert!(
+        stdout.contains(r#""customer_charge":0.10"#),
+        "numbers are passed through verbatim"
+    );
+    golden("get-several.jsonl", &stdout);
+    assert!(
+        stderr_of(&output).contains("4 fetched, 0 failed of 4"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn table_output_has_one_row_per_record() {
+    let output = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "get",
+            "-o",
+            "table",
+        ])
+        .args(["1234567890abcdef", "65a7f3c2e4b0a1d2c3f4e5a7", "a1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    golden("get-table.txt", &stdout_of(&output));
+}
+
+#[test]
+fn ids_can_come_from_standard_input() {
+    let output = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "get",
+            "--ids-from",
+            "-",
+        ])
+        .write_stdin("b\n\na\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    let starts: Vec<&str> = stdout.lines().map(|l| &l[..11]).collect();
+    assert_eq!(starts, [r#"{"_id":"b","#, r#"{"_id":"a","#]);
+}
+
+#[test]
+fn help_documents_the_exit_statuses() {
+    let output = trillet().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    golden("help.txt", &stdout_of(&output));
+    assert!(stdout_of(&output).contains("130  interrupted"));
+}
+
+#[test]
+fn a_missing_credential_exits_2_naming_the_variable() {
+    let output = trillet()
+        .args(["call-history", "get", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_of(&output),
+        "error: TRILLET_API_KEY is not set: export it or pass --api-key (or try --mock)\n"
+    );
+    let output = trillet()
+        .args(["call-history", "get", "x"])
+        .env("TRILLET_API_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_of(&output).contains("TRILLET_WORKSPACE_ID is not set"));
+    assert_eq!(stdout_of(&output), "");
+}
+
+#[test]
+fn a_not_found_id_in_a_batch_exits_1_and_the_others_are_printed() {
+    let output = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "get",
+            "a",
+            "missing-1",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let ids: Vec<String> = stdout_of(&output)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("error: missing-1: the API answered 404 Not Found (not_found)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 fetched, 1 failed of 3"), "{stderr}");
+}
+
+#[test]
+fn the_key_never_appears_in_help_or_errors() {
+    let output = trillet()
+        .args(["--help"])
+        .env("TRILLET_API_KEY", "tk_SECRET_in_env")
+        .output()
+        .unwrap();
+    assert!(!stdout_of(&output).contains("tk_SECRET_in_env"));
+    let output = trillet()
+        .args([
+            "-vvv",
+            "call-history",
+            "get",
+            "a",
+            "--base-url",
+            "http://127.0.0.1:9",
+        ])
+        .args(["--max-retries", "0", "--workspace-id", "w"])
+        .env("TRILLET_API_KEY", "tk_SECRET_in_env")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("could not reach the API"), "{stderr}");
+    assert!(!stderr.contains("tk_SECRET_in_env"), "{stderr}");
+}
+
+#[test]
+fn completions_are_printed_for_a_shell() {
+    let output = trillet().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success());
+    assert!(stdout_of(&output).contains("call-history"));
+}
+
+#[test]
+fn five_hundred_ids_with_chaos_finish_with_every_record_once_in_order() {
+    let ids: Vec<String> = (0..500).map(|i| format!("e2e-{i:04}")).collect();
+    let started = Instant::now();
+    let output = trillet()
+        .args(["--mock", "--rate-limit", "6000", "--concurrency", "16"])
+        .args([
+            "--mock-chaos",
+            "0.1",
+            "--mock-seed",
+            "42",
+            "--max-retries",
+            "6",
+        ])
+        .args(["call-history", "get", "--ids-from", "-"])
+        .write_stdin(ids.join("\n"))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    let got: Vec<String> = stdout_of(&output)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(got, ids);
+    assert!(stderr.contains("500 fetched, 0 failed of 500"), "{stderr}");
+    eprintln!("500 ids with chaos 0.1 in {elapsed:?}");
+}
