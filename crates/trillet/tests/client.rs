@@ -523,3 +523,14 @@ async fn the_low_level_client_sends_credentials_too() {
     assert_eq!(value.into_inner().id.as_deref(), Some("a"));
     assert_eq!(server.requests()[0].headers["x-api-key"], KEY);
 }
+
+#[test]
+fn the_client_and_its_futures_can_move_across_threads() {
+    fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send_sync_clone::<trillet::Client>();
+    let client = client("http://127.0.0.1:1").build().unwrap();
+    assert_send(&client.call_history("a"));
+    assert_send(&client.call_history_raw("a"));
+    assert_send(&client.call_histories(vec!["a".to_owned()]).stream());
+}
