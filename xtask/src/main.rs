@@ -25,7 +25,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(&args[1..]),
         Some("lint") => lint::run(&args[1..]),
-        Some("spec-diff") => spec_diff::run(&args[1..]),
+        Some("spec-diff") => match spec_diff::run(&args[1..]) {
+            Ok(status) => return status,
+            Err(message) => Err(message),
+        },
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
