@@ -16,7 +16,7 @@ tasks:
                       (--check: fail if the checked-in file differs)
   lint                check the spec: structure, descriptions, security, every example
   spec-diff --base <git-ref|path> [--head <git-ref|path>] [--format markdown|json|text]
-            [--fail-on breaking|warning|never]
+            [--fail-on breaking|warning|info|never]
                       classify what a spec change breaks, for pull-request review
 ";
 
