@@ -42,33 +42,36 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A record together with the exact JSON the server sent, for tools that must pass
-/// through what the typed model does not name (unknown fields stay, integers stay
-/// integers, key order is the server's).
+/// A record together with the exact JSON the server sent for it, for tools that must
+/// pass through what the typed model does not name (unknown fields stay, integers
+/// stay integers, key order is the server's).
 #[derive(Clone, Debug)]
-pub struct RawCallHistory {
-    record: CallHistory,
+pub struct Raw<T> {
+    record: T,
     json: Bytes,
 }
 
-impl RawCallHistory {
+/// A [`CallHistory`] with its exact JSON.
+pub type RawCallHistory = Raw<CallHistory>;
+
+impl<T> Raw<T> {
     /// The typed record.
-    pub fn record(&self) -> &CallHistory {
+    pub fn record(&self) -> &T {
         &self.record
     }
 
     /// The typed record, by value.
-    pub fn into_record(self) -> CallHistory {
+    pub fn into_record(self) -> T {
         self.record
     }
 
-    /// The response body exactly as received (valid UTF-8 JSON).
+    /// The record's JSON exactly as received (valid UTF-8).
     pub fn json(&self) -> &str {
-        // Checked in `RawCallHistory::new`; the fallback is unreachable.
+        // Checked in `Raw::new`; the fallback is unreachable.
         std::str::from_utf8(&self.json).unwrap_or_default()
     }
 
-    fn new(record: CallHistory, json: Bytes) -> Result<Self, Error> {
+    pub(crate) fn new(record: T, json: Bytes) -> Result<Self, Error> {
         if std::str::from_utf8(&json).is_err() {
             return Err(Error::Decode {
                 path: ".".into(),
@@ -150,7 +153,7 @@ impl Client {
     /// Fetches one record and keeps the exact JSON the server sent beside it.
     pub async fn call_history_raw(&self, id: &str) -> Result<RawCallHistory, Error> {
         let (record, json) = self.fetch(id).await?;
-        RawCallHistory::new(record, json)
+        Raw::new(record, json)
     }
 
     /// Fetches many records with bounded concurrency under the shared rate limit;
@@ -179,16 +182,42 @@ impl Client {
 
     async fn fetch(&self, id: &str) -> Result<(CallHistory, Bytes), Error> {
         check_id(id)?;
+        let call = Call::new(self);
+        let result = call.api.get_call_history().call_history_id(id).send().await;
+        call.finish(result, id)
+    }
+}
+
+/// One operation in flight: a generated client whose transport records what it saw,
+/// so the caller gets the exact body and precise errors.
+pub(crate) struct Call {
+    pub(crate) api: trillet_api::Client,
+    record: Arc<Mutex<CallRecord>>,
+}
+
+impl Call {
+    pub(crate) fn new(client: &Client) -> Self {
         let record = Arc::new(Mutex::new(CallRecord::default()));
-        let api = self.low_level(Some(Arc::clone(&record)));
-        let result = api.get_call_history().call_history_id(id).send().await;
-        let record = std::mem::take(&mut *record.lock().unwrap_or_else(|p| p.into_inner()));
+        Self {
+            api: client.low_level(Some(Arc::clone(&record))),
+            record,
+        }
+    }
+
+    /// The decoded value and the body it came from, or the error, with the
+    /// transport's record of the exchange. `subject` names what was asked for.
+    pub(crate) fn finish<T: serde::de::DeserializeOwned>(
+        self,
+        result: Result<trillet_api::ResponseValue<T>, trillet_api::Error<ErrorEnvelope>>,
+        subject: &str,
+    ) -> Result<(T, Bytes), Error> {
+        let record = std::mem::take(&mut *self.record.lock().unwrap_or_else(|p| p.into_inner()));
         match result {
             Ok(value) => {
                 let body = record.exchange.map(|e| e.body).unwrap_or_default();
                 Ok((value.into_inner(), body))
             }
-            Err(error) => Err(map_error(id, error, record)),
+            Err(error) => Err(map_error::<T>(subject, error, record)),
         }
     }
 }
@@ -201,8 +230,13 @@ impl Client {
 /// assert!(err.to_string().contains("at `startTime`"), "{err}");
 /// ```
 pub fn decode_call_history(body: &[u8]) -> Result<CallHistory, Error> {
+    decode_json(body)
+}
+
+/// Decodes JSON, naming the path of the offending field on failure.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let record: CallHistory =
+    let value: T =
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
             path: e.path().to_string(),
             message: e.inner().to_string(),
@@ -211,7 +245,7 @@ pub fn decode_call_history(body: &[u8]) -> Result<CallHistory, Error> {
         path: ".".into(),
         message: e.to_string(),
     })?;
-    Ok(record)
+    Ok(value)
 }
 
 /// Refuses ids that cannot be sent as one path segment. The generated client's
@@ -235,7 +269,11 @@ fn check_id(id: &str) -> Result<(), Error> {
     })
 }
 
-fn map_error(id: &str, error: trillet_api::Error<ErrorEnvelope>, record: CallRecord) -> Error {
+fn map_error<T: serde::de::DeserializeOwned>(
+    subject: &str,
+    error: trillet_api::Error<ErrorEnvelope>,
+    record: CallRecord,
+) -> Error {
     use trillet_api::Error as Gen;
     let attempts = record.attempts.max(1);
     match error {
@@ -268,7 +306,7 @@ fn map_error(id: &str, error: trillet_api::Error<ErrorEnvelope>, record: CallRec
             Some(exchange) if !exchange.status.is_success() => {
                 api_error_from_body(exchange, attempts)
             }
-            _ => match decode_call_history(&body) {
+            _ => match decode_json::<T>(&body) {
                 Err(error) => error,
                 // The generated decoder refused what ours accepts: report it plainly.
                 Ok(_) => Error::Decode {
@@ -298,7 +336,7 @@ fn map_error(id: &str, error: trillet_api::Error<ErrorEnvelope>, record: CallRec
             }
         }
         Gen::InvalidRequest(_) => Error::InvalidId {
-            id: id.chars().take(64).collect(),
+            id: subject.chars().take(64).collect(),
             reason: "the generated client refused it",
         },
     }

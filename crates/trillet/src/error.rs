@@ -28,7 +28,7 @@ pub enum Error {
     Api(Box<ApiError>),
 
     /// The response body is not a record the spec allows.
-    #[error("the response is not a valid call-history record: at `{path}`: {message}")]
+    #[error("the response does not match the spec: at `{path}`: {message}")]
     Decode {
         /// JSON path of the offending field (`.` for the whole body).
         path: String,
@@ -62,6 +62,15 @@ pub enum Error {
         status: StatusCode,
         /// The `Location` header, if any.
         location: String,
+    },
+
+    /// Paging went wrong (for example the server repeated a page).
+    #[error("listing stopped at page {page}: {reason}")]
+    Pagination {
+        /// The page number.
+        page: u64,
+        /// What went wrong.
+        reason: String,
     },
 
     /// The connection failed or broke off.

@@ -12,6 +12,7 @@
 //!   exponential backoff, honouring `Retry-After` and the envelope's `reset_at`.
 //! - **Rate limiting** shared by all clones (60 requests a minute by default).
 //! - **Batches** with bounded concurrency, in input order or as completed.
+//! - **Listing** with typed filters, as a lazy stream of items across pages.
 //!
 //! The models are the generated ones from `trillet-api`, re-exported here, with
 //! [`Direction`] and [`Status`] as open enums and [`CallHistoryExt`] for typed times.
@@ -46,18 +47,20 @@ mod batch;
 mod client;
 mod config;
 mod error;
+mod list;
 mod rate_limit;
 mod record;
 mod retry;
 mod transport;
 
 pub use batch::Batch;
-pub use client::{Client, RawCallHistory, decode_call_history};
+pub use client::{Client, Raw, RawCallHistory, decode_call_history};
 pub use config::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, ENV_API_KEY, ENV_BASE_URL,
     ENV_WORKSPACE_ID,
 };
 pub use error::{ApiError, ConfigError, Error};
+pub use list::{ListCallHistories, Page, RawCallHistorySummary};
 pub use rate_limit::RateLimit;
 pub use record::CallHistoryExt;
 pub use retry::{RetryPolicy, is_retryable_status};
@@ -65,7 +68,8 @@ pub use transport::redirect_policy;
 
 /// The generated models, re-exported.
 pub use trillet_api::types::{
-    AnalyzedData, ApiError as ApiErrorBody, CallCost, CallHistory, ErrorEnvelope, FunctionCall,
+    AnalyzedData, ApiError as ApiErrorBody, CallCost, CallHistory, CallHistorySummary, CallType,
+    ErrorEnvelope, FunctionCall,
 };
 pub use trillet_api::{Direction, Status};
 

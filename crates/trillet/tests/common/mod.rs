@@ -16,6 +16,7 @@ pub const WORKSPACE: &str = "ws_test_1";
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub path: String,
+    pub query: String,
     pub headers: HeaderMap,
 }
 
@@ -53,6 +54,7 @@ pub async fn serve_on(
         async move {
             let seen = Seen {
                 path: request.uri().path().to_owned(),
+                query: request.uri().query().unwrap_or("").to_owned(),
                 headers: request.headers().clone(),
             };
             let n = {
@@ -103,4 +105,11 @@ pub fn client(url: &str) -> trillet::ClientBuilder {
                 .initial_backoff(Duration::from_millis(5))
                 .max_backoff(Duration::from_millis(20)),
         )
+}
+
+/// The value of one query parameter, percent-decoded.
+pub fn query_param(seen: &Seen, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(seen.query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
