@@ -415,7 +415,7 @@ mod tests {
                 .len(),
             2
         );
-        assert_eq!(p.next, Some(2));
+        assert_eq!(p.next.take(), Some(2));
         assert_eq!(
             p.accept(page(2, &["c"]), 2, None).unwrap().unwrap().len(),
             1

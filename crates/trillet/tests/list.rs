@@ -29,7 +29,7 @@ async fn workspace(total: usize) -> common::Server {
 
 async fn ids(list: trillet::ListCallHistories) -> Vec<String> {
     list.stream()
-        .map(|item| item.unwrap().id.unwrap())
+        .map(|item| item.expect("item").id.expect("id"))
         .collect()
         .await
 }
