@@ -1,0 +1,104 @@
+//! The checks the properties make, generic over the generated model type `T` that
+//! models the spec component `schema`. Each returns a [`TestCaseError`] that says
+//! what broke and shows the values involved, so proptest's shrunk counterexample
+//! reads on its own.
+
+use std::fmt::Debug;
+
+use proptest::test_runner::TestCaseError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::canonical::first_difference;
+
+fn fail(message: String) -> TestCaseError {
+    TestCaseError::fail(message)
+}
+
+/// Decodes JSON text as a `T`, as a client does with a response body.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// Property 1: the instance decodes from its JSON text and re-encodes **equal in
+/// value** ([`crate::canonical`]): nothing lost, nothing added, unknown keys kept
+/// where the spec admits them. Returns the decoded model.
+pub fn decodes_and_re_encodes_equal_in_value<T>(
+    schema: &str,
+    input: &Value,
+) -> Result<T, TestCaseError>
+where
+    T: DeserializeOwned + Serialize,
+{
+    let text = input.to_string();
+    let model: T = decode(&text).map_err(|e| {
+        fail(format!(
+            "a {schema} the spec admits fails to decode: {e}\n input: {text}"
+        ))
+    })?;
+    let output = serde_json::to_value(&model)
+        .map_err(|e| fail(format!("a decoded {schema} fails to encode: {e}")))?;
+    let canonical = crate::canonical();
+    let (expected, actual) = (
+        canonical.component(schema, input),
+        canonical.component(schema, &output),
+    );
+    if expected != actual {
+        let at = first_difference(&expected, &actual).unwrap_or_default();
+        return Err(fail(format!(
+            "the re-encoded {schema} is not equal in value to its input\n  first difference (canonical input ≠ canonical output): {at}\n  input:  {text}\n  output: {output}"
+        )));
+    }
+    Ok(model)
+}
+
+/// Property 2: encoding the model as JSON text and decoding that text gives the same
+/// model back, and encoding it again gives the same text.
+pub fn survives_encoding_and_decoding<T>(schema: &str, model: &T) -> Result<(), TestCaseError>
+where
+    T: DeserializeOwned + Serialize + PartialEq + Debug,
+{
+    let text = serde_json::to_string(model)
+        .map_err(|e| fail(format!("a {schema} model fails to encode: {e}")))?;
+    let back: T = decode(&text).map_err(|e| {
+        fail(format!(
+            "the model's own JSON fails to decode as a {schema}: {e}\n  text: {text}"
+        ))
+    })?;
+    if &back != model {
+        return Err(fail(format!(
+            "a {schema} model changed through its JSON text\n  before: {model:?}\n  after:  {back:?}\n  text: {text}"
+        )));
+    }
+    let again = serde_json::to_string(&back).map_err(|e| fail(e.to_string()))?;
+    if again != text {
+        return Err(fail(format!(
+            "a {schema} model re-encodes differently\n  first:  {text}\n  second: {again}"
+        )));
+    }
+    Ok(())
+}
+
+/// Property 3: if `input` decodes as a `T` at all, what the model encodes is valid
+/// against the spec's schema.
+pub fn encodes_only_spec_valid_json<T>(schema: &str, input: &Value) -> Result<(), TestCaseError>
+where
+    T: DeserializeOwned + Serialize,
+{
+    let text = input.to_string();
+    let Ok(model) = decode::<T>(&text) else {
+        return Ok(());
+    };
+    let output = serde_json::to_value(&model)
+        .map_err(|e| fail(format!("a decoded {schema} fails to encode: {e}")))?;
+    let problems = crate::validator(schema).problems(&output);
+    if !problems.is_empty() {
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        return Err(fail(format!(
+            "the model encodes a {schema} the spec rejects: {}\n  input:  {text}\n  output: {output}",
+            problems.join("; ")
+        )));
+    }
+    Ok(())
+}
