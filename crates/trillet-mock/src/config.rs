@@ -13,6 +13,9 @@ pub const MOCK_API_KEY: &str = "trillet-mock-key";
 /// [`MockConfig::workspace_id`] says otherwise.
 pub const MOCK_WORKSPACE_ID: &str = "trillet-mock-workspace";
 
+/// How many records the mock's workspace lists by default.
+pub const DEFAULT_LIST_SIZE: usize = 1000;
+
 /// The documented rate limit of the Developer plan: 60 requests per minute per key.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 60;
 
@@ -46,6 +49,9 @@ pub struct MockConfig {
     /// The only `x-workspace-id` accepted (others get 403); `None` accepts any
     /// non-empty id.
     pub workspace_id: Option<String>,
+    /// How many records the list operation holds (default 1000). Each is one that
+    /// `get` serves; see [`workspace_ids`](crate::workspace_ids).
+    pub list_size: usize,
 }
 
 impl Default for MockConfig {
@@ -57,6 +63,7 @@ impl Default for MockConfig {
             seed: 0,
             api_key: None,
             workspace_id: None,
+            list_size: DEFAULT_LIST_SIZE,
         }
     }
 }

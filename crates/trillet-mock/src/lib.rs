@@ -12,6 +12,12 @@
 //!   schema while using what the spec leaves open (unknown `direction`/`status`
 //!   values, fractional times, no `endTime` for ongoing calls, extra keys).
 //!   See [`record_json`]. Records are sent with `content-type: application/json`.
+//! - **Listing.** `GET /v2/api/call-history` lists a workspace of
+//!   [`MockConfig::list_size`] records (default 1000, ids from [`workspace_ids`]),
+//!   newest first, as bare JSON arrays paged by `page`/`limit` (defaults 1 and 10);
+//!   `status`, `direction`, `agentId`, `callType`, `search` (in the summary),
+//!   `callIds` and `dateRange` filter it (`pathwayId`, `batchId` and `postAnalysis`
+//!   are accepted and ignored). Every listed record is one `get` serves.
 //! - **Not found.** By convention, ids starting with `missing` (e.g.
 //!   `missing-42`) return **404** with the error envelope
 //!   `{"error": {"code": "not_found", "message": "Call history not found."}}`.
@@ -78,14 +84,18 @@ mod config;
 mod envelope;
 mod error;
 mod faults;
+mod listing;
 mod rate_limit;
 mod records;
 mod server;
 mod stats;
 
-pub use config::{DEFAULT_RATE_LIMIT_PER_MINUTE, MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig};
+pub use config::{
+    DEFAULT_LIST_SIZE, DEFAULT_RATE_LIMIT_PER_MINUTE, MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig,
+};
 pub use error::MockError;
 pub use faults::FAULT_HEADER;
+pub use listing::workspace_ids;
 pub use records::{MISSING_PREFIX, record_json};
 pub use server::{MockServer, serve};
 pub use stats::MockStats;

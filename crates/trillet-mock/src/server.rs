@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -25,12 +25,16 @@ use crate::config::MockConfig;
 use crate::envelope;
 use crate::error::MockError;
 use crate::faults::{self, Chaos, FAULT_HEADER};
+use crate::listing::Workspace;
 use crate::rate_limit::KeyedLimit;
 use crate::records;
 use crate::stats::{Counters, MockStats, Outcome};
 
-/// The one route the mock serves.
+/// The route of the get operation.
 const RECORD_ROUTE: &str = "/v2/api/call-history/{id}";
+
+/// The route of the list operation.
+const LIST_ROUTE: &str = "/v2/api/call-history";
 
 /// How long [`MockServer::shutdown`] waits for requests in flight before it
 /// stops serving regardless.
@@ -141,6 +145,7 @@ struct AppState {
     limit: Option<KeyedLimit>,
     chaos: Chaos,
     counters: Arc<Counters>,
+    workspace: Workspace,
 }
 
 impl AppState {
@@ -151,6 +156,7 @@ impl AppState {
             limit: KeyedLimit::new(config.rate_limit_per_minute),
             chaos: Chaos::new(config.chaos, config.seed),
             counters: Arc::default(),
+            workspace: Workspace::new(config.list_size),
         }
     }
 }
@@ -158,6 +164,7 @@ impl AppState {
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(RECORD_ROUTE, any(call_history))
+        .route(LIST_ROUTE, any(list_call_histories))
         .fallback(unknown_path)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
@@ -199,18 +206,59 @@ async fn call_history(
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let mut outcome = Outcome::default();
-    let mut response = answer(&state, &method, &headers, id, &mut outcome).await;
+    let mut response = match id {
+        Ok(Path(id)) => match admit(&state, &method, &headers, &mut outcome).await {
+            Ok(fault) => match (fault, records::record_json(&id)) {
+                (Some(fault), record) => fault.respond(&id, record.as_deref().unwrap_or_default()),
+                (None, Some(record)) => envelope::json_response(StatusCode::OK, record),
+                (None, None) => envelope::record_not_found(),
+            },
+            Err(refused) => refused,
+        },
+        Err(_) => envelope::error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The call-history id is not valid UTF-8 once percent-decoded.",
+        ),
+    };
     response.extensions_mut().insert(outcome);
     response
 }
 
-async fn answer(
+async fn list_call_histories(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let mut outcome = Outcome::default();
+    let mut response = match admit(&state, &method, &headers, &mut outcome).await {
+        Err(refused) => refused,
+        Ok(fault) => match query
+            .map_err(|e| e.body_text())
+            .and_then(|Query(q)| state.workspace.page(&q))
+        {
+            Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
+            Ok(page) => match fault {
+                Some(fault) => fault.respond("list", &page),
+                None => envelope::json_response(StatusCode::OK, page),
+            },
+        },
+    };
+    response.extensions_mut().insert(outcome);
+    response
+}
+
+/// What every request must pass before it is served, in the real API's order:
+/// method, `x-api-key` (401), `x-workspace-id` (403), the rate limit (429), then
+/// the fault asked for in `x-mock-fault` or drawn by chaos (returned, not applied,
+/// so each operation answers it with its own body).
+async fn admit(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
-    id: Result<Path<String>, PathRejection>,
     outcome: &mut Outcome,
-) -> Response {
+) -> Result<Option<faults::Fault>, Response> {
     if method != Method::GET {
         let mut response = envelope::error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -220,47 +268,40 @@ async fn answer(
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET"));
-        return response;
+        return Err(response);
     }
-    let Ok(Path(id)) = id else {
-        return envelope::error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "The call-history id is not valid UTF-8 once percent-decoded.",
-        );
-    };
     let key = match credential(headers, "x-api-key", state.api_key.as_deref()) {
         Credential::Accepted(key) => key,
         Credential::Missing => {
-            return envelope::error(
+            return Err(envelope::error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Missing API key: send the x-api-key header.",
-            );
+            ));
         }
         Credential::Rejected => {
-            return envelope::error(
+            return Err(envelope::error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Missing or invalid API key.",
-            );
+            ));
         }
     };
     match credential(headers, "x-workspace-id", state.workspace_id.as_deref()) {
         Credential::Accepted(_) => {}
         Credential::Missing => {
-            return envelope::error(
+            return Err(envelope::error(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "Missing workspace: send the x-workspace-id header.",
-            );
+            ));
         }
         Credential::Rejected => {
-            return envelope::error(
+            return Err(envelope::error(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "The API key has no access to this workspace.",
-            );
+            ));
         }
     }
     if let Some(limit) = &state.limit
@@ -269,26 +310,26 @@ async fn answer(
         outcome.rate_limited = true;
         // Whole seconds, rounded up, and at least one.
         let retry_after = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-        return envelope::rate_limited(retry_after);
+        return Err(envelope::rate_limited(retry_after));
     }
     let plan = match headers.get(FAULT_HEADER).map(HeaderValue::to_str) {
         None => faults::FaultPlan::default(),
         Some(Ok(value)) => match faults::parse(value) {
             Ok(plan) => plan,
             Err(problem) => {
-                return envelope::error(
+                return Err(envelope::error(
                     StatusCode::BAD_REQUEST,
                     "bad_request",
                     &format!("{FAULT_HEADER}: {problem}"),
-                );
+                ));
             }
         },
         Some(Err(_)) => {
-            return envelope::error(
+            return Err(envelope::error(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 &format!("{FAULT_HEADER} is not visible ASCII"),
-            );
+            ));
         }
     };
     // Every request that gets this far draws, so the sequence stays reproducible
@@ -297,7 +338,6 @@ async fn answer(
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
-    let record = records::record_json(&id);
     let (fault, source) = match (plan.fault, chaos) {
         (Some(asked), _) => (Some(asked), ""),
         (None, Some(random)) => (Some(random), "chaos:"),
@@ -313,11 +353,7 @@ async fn answer(
     if !labels.is_empty() {
         outcome.fault = Some(labels.join(","));
     }
-    match (fault, record) {
-        (Some(fault), record) => fault.respond(&id, record.as_deref().unwrap_or_default()),
-        (None, Some(record)) => envelope::json_response(StatusCode::OK, record),
-        (None, None) => envelope::record_not_found(),
-    }
+    Ok(fault)
 }
 
 /// A credential header checked against its expected value.
