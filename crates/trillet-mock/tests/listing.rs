@@ -13,11 +13,11 @@ async fn page(server: &MockServer, query: &str) -> (u16, Value) {
         .header("x-workspace-id", MOCK_WORKSPACE_ID)
         .send()
         .await
-        .unwrap();
+        .expect("the mock answers");
     let status = response.status().as_u16();
     (
         status,
-        serde_json::from_str(&response.text().await.unwrap()).unwrap(),
+        serde_json::from_str(&response.text().await.expect("a body")).expect("JSON"),
     )
 }
 
