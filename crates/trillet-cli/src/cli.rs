@@ -118,6 +118,90 @@ pub enum CallHistoryCommand {
     /// Fetch records by id: one id prints pretty JSON, several print one JSON object
     /// per line, in input order. Output is exactly what the API sent.
     Get(GetArgs),
+
+    /// List records, newest first, one JSON object per line as pages arrive.
+    /// `--ids-only` output (or the JSON lines) can be piped into `get --ids-from -`.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only calls with this status (e.g. completed, failed, ongoing, active, in-progress)
+    #[arg(long)]
+    pub status: Option<String>,
+
+    /// Only calls in this direction (inbound, outbound, bidirectional)
+    #[arg(long)]
+    pub direction: Option<String>,
+
+    /// Only calls of this kind
+    #[arg(long, value_enum)]
+    pub call_type: Option<CallTypeArg>,
+
+    /// Only calls handled by this agent id
+    #[arg(long, value_name = "AGENT_ID")]
+    pub agent: Option<String>,
+
+    /// Free-text search
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+
+    /// Only calls from this time on (RFC 3339, or a date: 2025-01-31)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Only calls up to this time (RFC 3339, or a date: the end of that day)
+    #[arg(long, value_name = "TIME", value_parser = parse_time_until)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// At most this many records
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Records per request
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub page_size: u32,
+
+    /// Output format
+    #[arg(long, short, value_enum, default_value = "jsonl")]
+    pub output: Output,
+
+    /// Print only the ids, one per line
+    #[arg(long, conflicts_with = "output")]
+    pub ids_only: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CallTypeArg {
+    /// Phone calls
+    Sip,
+    /// Browser calls
+    Web,
+}
+
+/// RFC 3339, or a calendar date meaning its start (UTC).
+fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    parse_time_at(text, chrono::NaiveTime::MIN)
+}
+
+/// RFC 3339, or a calendar date meaning its last second (UTC).
+fn parse_time_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let end_of_day = chrono::NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(chrono::NaiveTime::MIN);
+    parse_time_at(text, end_of_day)
+}
+
+fn parse_time_at(
+    text: &str,
+    time: chrono::NaiveTime,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|date| date.and_time(time).and_utc())
+        .map_err(|_| {
+            format!("expected RFC 3339 (2025-01-31T12:00:00Z) or a date (2025-01-31), not {text:?}")
+        })
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +258,25 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn times_accept_rfc3339_and_dates() {
+        assert_eq!(
+            parse_time("2025-01-31").unwrap().to_rfc3339(),
+            "2025-01-31T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_time_until("2025-01-31").unwrap().to_rfc3339(),
+            "2025-01-31T23:59:59+00:00"
+        );
+        assert_eq!(
+            parse_time("2025-01-31T12:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2025-01-31T10:00:00+00:00"
+        );
+        assert!(parse_time("yesterday").unwrap_err().contains("RFC 3339"));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use std::io::Write;
+
+use futures_util::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use trillet::{Client, RateLimit, RetryPolicy};
+use trillet::{CallType, Client, RateLimit, RetryPolicy};
 use trillet_mock::{MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig, MockServer};
 
-use crate::cli::{GetArgs, Global, Output};
+use crate::cli::{CallTypeArg, GetArgs, Global, ListArgs, Output};
 use crate::output::Writer;
 use crate::{Fatal, exit};
 
@@ -45,36 +47,22 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
         .stream_raw();
     let mut writer = Writer::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
     let (mut fetched, mut failed) = (0usize, 0usize);
-    let interrupted = {
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
-        loop {
-            let next = tokio::select! {
-                next = results.next() => next,
-                _ = &mut ctrl_c => break true,
-            };
-            let Some((id, result)) = next else {
-                break false;
-            };
-            progress.inc(1);
-            match result {
-                Ok(raw) => {
-                    if let Err(e) = writer.record(&id, &raw) {
-                        if e.kind() == std::io::ErrorKind::BrokenPipe {
-                            // The reader went away (`| head`): stop quietly.
-                            break false;
-                        }
-                        return Err(Fatal(format!("cannot write the output: {e}")));
-                    }
-                    fetched += 1;
-                }
-                Err(e) => {
-                    failed += 1;
-                    progress.suspend(|| eprintln!("error: {id}: {e}"));
-                }
+    let interrupted = drain(&mut results, |(id, result)| {
+        progress.inc(1);
+        match result {
+            Ok(raw) => {
+                let written = writer.record(&id, &raw);
+                fetched += usize::from(written.is_ok());
+                written
+            }
+            Err(e) => {
+                failed += 1;
+                progress.suspend(|| eprintln!("error: {id}: {e}"));
+                Ok(())
             }
         }
-    };
+    })
+    .await?;
     progress.finish_and_clear();
     if !global.quiet && (total > 1 || interrupted) {
         let elapsed = started.elapsed();
@@ -93,7 +81,108 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     })
 }
 
-/// Ids from the arguments, then from `--ids-from` (one per line, blank lines skipped).
+/// `trillet call-history list`: streams items as pages arrive.
+pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
+    let mock = match global.mock {
+        true => Some(start_mock(global).await?),
+        false => None,
+    };
+    let client = build_client(global, mock.as_ref())?;
+    let started = Instant::now();
+    let mut request = client.list_call_histories().page_size(args.page_size);
+    if let Some(status) = args.status {
+        request = request.status(status.as_str());
+    }
+    if let Some(direction) = args.direction {
+        request = request.direction(direction.as_str());
+    }
+    if let Some(kind) = args.call_type {
+        request = request.call_type(match kind {
+            CallTypeArg::Sip => CallType::Sip,
+            CallTypeArg::Web => CallType::Web,
+        });
+    }
+    if let Some(agent) = args.agent {
+        request = request.agent_id(agent);
+    }
+    if let Some(text) = args.search {
+        request = request.search(text);
+    }
+    if let Some(since) = args.since {
+        request = request.since(since);
+    }
+    if let Some(until) = args.until {
+        request = request.until(until);
+    }
+    if let Some(limit) = args.limit {
+        request = request.max_items(limit);
+    }
+    let mut items = request.stream_raw();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut writer = Writer::new(Vec::new(), args.output);
+    let (mut listed, mut failure) = (0usize, None);
+    let interrupted = drain(&mut items, |item| match item {
+        Ok(raw) => {
+            listed += 1;
+            if args.ids_only {
+                let id = raw.record().id.as_deref().unwrap_or_default();
+                writeln!(stdout, "{id}").and_then(|()| stdout.flush())
+            } else {
+                writer.record("-", &raw)?;
+                let text = std::mem::take(writer.buffer());
+                stdout.write_all(&text).and_then(|()| stdout.flush())
+            }
+        }
+        Err(e) => {
+            failure = Some(e);
+            Ok(())
+        }
+    })
+    .await?;
+    if let Some(e) = &failure {
+        eprintln!("error: {e}");
+    }
+    if !global.quiet {
+        let what = if interrupted { "interrupted: " } else { "" };
+        eprintln!(
+            "trillet: {what}{listed} listed in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else if failure.is_some() {
+        exit::SOME_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// Feeds `stream` to `each` until it ends, Ctrl-C, or the reader of standard output
+/// goes away (`| head`); returns whether Ctrl-C stopped it. A write error other
+/// than a closed pipe is fatal.
+async fn drain<S: Stream + Unpin>(
+    stream: &mut S,
+    mut each: impl FnMut(S::Item) -> std::io::Result<()>,
+) -> Result<bool, Fatal> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            _ = &mut ctrl_c => return Ok(true),
+        };
+        let Some(item) = next else { return Ok(false) };
+        match each(item) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(false),
+            Err(e) => return Err(Fatal(format!("cannot write the output: {e}"))),
+        }
+    }
+}
+
+/// Ids from the arguments, then from `--ids-from`: one per line, blank lines skipped;
+/// a line holding a JSON object stands for its `_id` (so `list` output pipes in).
 fn read_ids(args: &GetArgs) -> Result<Vec<String>, Fatal> {
     let mut ids = args.ids.clone();
     if let Some(path) = &args.ids_from {
@@ -107,9 +196,20 @@ fn read_ids(args: &GetArgs) -> Result<Vec<String>, Fatal> {
         for line in reader.lines() {
             let line =
                 line.map_err(|e| Fatal(format!("cannot read ids from {}: {e}", path.display())))?;
-            let id = line.trim();
-            if !id.is_empty() {
-                ids.push(id.to_owned());
+            let line = line.trim();
+            if line.starts_with('{') {
+                let id = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("_id").and_then(|id| id.as_str()).map(str::to_owned))
+                    .ok_or_else(|| {
+                        Fatal(format!(
+                            "a JSON line in {} has no string `_id`",
+                            path.display()
+                        ))
+                    })?;
+                ids.push(id);
+            } else if !line.is_empty() {
+                ids.push(line.to_owned());
             }
         }
     }
@@ -186,18 +286,17 @@ fn progress_bar(global: &Global, total: usize) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     #[test]
     fn ids_from_a_file_skip_blank_lines_and_follow_the_arguments() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(file, "b\n\n  c  \n").unwrap();
+        writeln!(file, "b\n\n  c  \n{{\"_id\":\"d\",\"x\":1}}\n").unwrap();
         let args = GetArgs {
             ids: vec!["a".into()],
             ids_from: Some(file.path().to_owned()),
             output: None,
         };
-        assert_eq!(read_ids(&args).unwrap(), ["a", "b", "c"]);
+        assert_eq!(read_ids(&args).unwrap(), ["a", "b", "c", "d"]);
     }
 
     #[test]

@@ -53,6 +53,9 @@ async fn run(cli: Cli) -> Result<u8, Fatal> {
         Command::CallHistory(CallHistoryCommand::Get(args)) => {
             cmd_call_history::get(&cli.global, args).await
         }
+        Command::CallHistory(CallHistoryCommand::List(args)) => {
+            cmd_call_history::list(&cli.global, args).await
+        }
         Command::Mock(MockCommand::Serve(args)) => cmd_mock::serve(&cli.global, args).await,
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -3,9 +3,16 @@
 
 use std::io::Write;
 
-use trillet::{CallHistoryExt, RawCallHistory};
+use trillet::{CallHistory, CallHistoryExt, CallHistorySummary, Raw};
 
 use crate::cli::Output;
+
+impl Writer<Vec<u8>> {
+    /// What has been written so far, for the caller to take.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+}
 
 /// Writes records in one format.
 pub struct Writer<W: Write> {
@@ -24,7 +31,10 @@ impl<W: Write> Writer<W> {
     }
 
     /// Writes one record and flushes, so a pipe sees each record as it arrives.
-    pub fn record(&mut self, id: &str, raw: &RawCallHistory) -> std::io::Result<()> {
+    pub fn record<T>(&mut self, id: &str, raw: &Raw<T>) -> std::io::Result<()>
+    where
+        Raw<T>: Row,
+    {
         match self.format {
             // jsonxf re-indents without parsing numbers: serde_json would turn `0.10`
             // into `0.1` (its arbitrary_precision feature would change number handling
@@ -42,7 +52,7 @@ impl<W: Write> Writer<W> {
                     self.wrote_header = true;
                     writeln!(self.out, "{}", table_row(&HEADER.map(str::to_owned)))?;
                 }
-                writeln!(self.out, "{}", table_row(&table_cells(id, raw)))?;
+                writeln!(self.out, "{}", table_row(&raw.cells(id)))?;
             }
         }
         self.out.flush()
@@ -76,26 +86,72 @@ fn table_row(cells: &[String; 7]) -> String {
     line.trim_end().to_owned()
 }
 
-fn table_cells(id: &str, raw: &RawCallHistory) -> [String; 7] {
-    let call = raw.record();
+/// A record that can be a table row.
+pub trait Row {
+    /// The row's cells; `id` is what was asked for, used when the record has no `_id`.
+    fn cells(&self, id: &str) -> [String; 7];
+}
+
+impl Row for Raw<CallHistory> {
+    fn cells(&self, id: &str) -> [String; 7] {
+        let call = self.record();
+        let seconds = call.duration().map(|d| d.as_secs_f64());
+        cells(
+            call.id.as_deref().unwrap_or(id),
+            [
+                call.direction.as_ref().map(ToString::to_string),
+                call.status.as_ref().map(ToString::to_string),
+            ],
+            call.started_at(),
+            seconds,
+            call.customer_charge(),
+            call.summary.as_deref(),
+        )
+    }
+}
+
+impl Row for Raw<CallHistorySummary> {
+    fn cells(&self, id: &str) -> [String; 7] {
+        let item = self.record();
+        let started = item
+            .timestamp
+            .and_then(|t| chrono::DateTime::from_timestamp_micros((t * 1e6).round() as i64));
+        cells(
+            item.id.as_deref().unwrap_or(id),
+            [
+                item.direction.as_ref().map(ToString::to_string),
+                item.status.as_ref().map(ToString::to_string),
+            ],
+            started,
+            item.duration,
+            item.cost,
+            item.summary.as_deref(),
+        )
+    }
+}
+
+fn cells(
+    id: &str,
+    [direction, status]: [Option<String>; 2],
+    started: Option<chrono::DateTime<chrono::Utc>>,
+    seconds: Option<f64>,
+    charge: Option<f64>,
+    summary: Option<&str>,
+) -> [String; 7] {
     let dash = || "-".to_owned();
     [
-        call.id.clone().unwrap_or_else(|| id.to_owned()),
-        call.direction
-            .as_ref()
-            .map_or_else(dash, ToString::to_string),
-        call.status.as_ref().map_or_else(dash, ToString::to_string),
-        call.started_at()
-            .map_or_else(dash, |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
-        call.duration().map_or_else(dash, |d| {
-            let s = d.as_secs();
-            format!("{}:{:02}", s / 60, s % 60)
-        }),
-        call.customer_charge()
-            .map_or_else(dash, |c| format!("{c:.4}")),
-        call.summary
-            .as_deref()
-            .map_or_else(dash, |s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
+        id.to_owned(),
+        direction.unwrap_or_else(dash),
+        status.unwrap_or_else(dash),
+        started.map_or_else(dash, |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        seconds
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map_or_else(dash, |s| {
+                let s = s as u64;
+                format!("{}:{:02}", s / 60, s % 60)
+            }),
+        charge.map_or_else(dash, |c| format!("{c:.4}")),
+        summary.map_or_else(dash, |s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
     ]
 }
 

@@ -274,3 +274,114 @@ fn five_hundred_ids_with_chaos_finish_with_every_record_once_in_order() {
     assert!(stderr.contains("500 fetched, 0 failed of 500"), "{stderr}");
     eprintln!("500 ids with chaos 0.1 in {elapsed:?}");
 }
+
+fn ids_in(jsonl: &str) -> Vec<String> {
+    jsonl
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            v["_id"].as_str().expect("an _id").to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn list_prints_the_newest_records_as_a_table() {
+    let output = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "list",
+            "--limit",
+            "5",
+            "-o",
+            "table",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    golden("list-table.txt", &stdout_of(&output));
+}
+
+#[test]
+fn listed_json_lines_pipe_into_get_and_the_ids_match() {
+    let listed = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "list",
+            "--limit",
+            "25",
+            "--page-size",
+            "10",
+        ])
+        .args(["--output", "jsonl"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", stderr_of(&listed));
+    golden("list-25.jsonl", &stdout_of(&listed));
+    let fetched = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "get",
+            "--ids-from",
+            "-",
+        ])
+        .write_stdin(stdout_of(&listed))
+        .output()
+        .unwrap();
+    assert!(fetched.status.success(), "{}", stderr_of(&fetched));
+    let ids = ids_in(&stdout_of(&listed));
+    assert_eq!(ids.len(), 25);
+    assert_eq!(ids_in(&stdout_of(&fetched)), ids);
+}
+
+#[test]
+fn list_filters_and_ids_only() {
+    let output = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "list",
+            "--direction",
+            "inbound",
+        ])
+        .args(["--since", "2025-01-01", "--limit", "7", "--ids-only"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let ids: Vec<String> = stdout_of(&output).lines().map(str::to_owned).collect();
+    assert_eq!(ids.len(), 7);
+    assert!(
+        ids.iter()
+            .all(|id| id.len() == 24 && id.starts_with("65a7f3c2e4b0a1d2")),
+        "{ids:?}"
+    );
+    let got = trillet()
+        .args([
+            "--mock",
+            "--rate-limit",
+            "0",
+            "call-history",
+            "get",
+            "--ids-from",
+            "-",
+        ])
+        .write_stdin(ids.join("\n"))
+        .output()
+        .unwrap();
+    for line in stdout_of(&got).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["direction"], "inbound");
+        assert!(v["startTime"].as_f64().unwrap() >= 1_735_689_600.0);
+    }
+}
