@@ -21,6 +21,13 @@ fn trillet() -> assert_cmd::Command {
     cmd
 }
 
+/// `trillet --mock --rate-limit 0 call-history …`: the built-in mock, unthrottled.
+fn mock_call_history() -> assert_cmd::Command {
+    let mut cmd = trillet();
+    cmd.args(["--mock", "--rate-limit", "0", "call-history"]);
+    cmd
+}
+
 /// Compares `actual` with the golden file, or rewrites it when UPDATE_GOLDEN is set.
 fn golden(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,8 +81,8 @@ fn several_ids_print_one_json_line_each_in_input_order() {
         "aa-first",
         "1234567890abcdef",
     ];
-    let output = trillet()
-        .args(["--mock", "--rate-limit", "0", "call-history", "get"])
+    let output = mock_call_history()
+        .args(["get"])
         .args(ids)
         .output()
         .unwrap();
@@ -105,16 +112,8 @@ fn several_ids_print_one_json_line_each_in_input_order() {
 
 #[test]
 fn table_output_has_one_row_per_record() {
-    let output = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "get",
-            "-o",
-            "table",
-        ])
+    let output = mock_call_history()
+        .args(["get", "-o", "table"])
         .args(["1234567890abcdef", "65a7f3c2e4b0a1d2c3f4e5a7", "a1"])
         .output()
         .unwrap();
@@ -124,16 +123,8 @@ fn table_output_has_one_row_per_record() {
 
 #[test]
 fn ids_can_come_from_standard_input() {
-    let output = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "get",
-            "--ids-from",
-            "-",
-        ])
+    let output = mock_call_history()
+        .args(["get", "--ids-from", "-"])
         .write_stdin("b\n\na\n")
         .output()
         .unwrap();
@@ -174,17 +165,8 @@ fn a_missing_credential_exits_2_naming_the_variable() {
 
 #[test]
 fn a_not_found_id_in_a_batch_exits_1_and_the_others_are_printed() {
-    let output = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "get",
-            "a",
-            "missing-1",
-            "b",
-        ])
+    let output = mock_call_history()
+        .args(["get", "a", "missing-1", "b"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -287,18 +269,8 @@ fn ids_in(jsonl: &str) -> Vec<String> {
 
 #[test]
 fn list_prints_the_newest_records_as_a_table() {
-    let output = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "list",
-            "--limit",
-            "5",
-            "-o",
-            "table",
-        ])
+    let output = mock_call_history()
+        .args(["list", "--limit", "5", "-o", "table"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
@@ -307,33 +279,15 @@ fn list_prints_the_newest_records_as_a_table() {
 
 #[test]
 fn listed_json_lines_pipe_into_get_and_the_ids_match() {
-    let listed = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "list",
-            "--limit",
-            "25",
-            "--page-size",
-            "10",
-        ])
+    let listed = mock_call_history()
+        .args(["list", "--limit", "25", "--page-size", "10"])
         .args(["--output", "jsonl"])
         .output()
         .unwrap();
     assert!(listed.status.success(), "{}", stderr_of(&listed));
     golden("list-25.jsonl", &stdout_of(&listed));
-    let fetched = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "get",
-            "--ids-from",
-            "-",
-        ])
+    let fetched = mock_call_history()
+        .args(["get", "--ids-from", "-"])
         .write_stdin(stdout_of(&listed))
         .output()
         .unwrap();
@@ -345,16 +299,8 @@ fn listed_json_lines_pipe_into_get_and_the_ids_match() {
 
 #[test]
 fn list_filters_and_ids_only() {
-    let output = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "list",
-            "--direction",
-            "inbound",
-        ])
+    let output = mock_call_history()
+        .args(["list", "--direction", "inbound"])
         .args(["--since", "2025-01-01", "--limit", "7", "--ids-only"])
         .output()
         .unwrap();
@@ -366,16 +312,8 @@ fn list_filters_and_ids_only() {
             .all(|id| id.len() == 24 && id.starts_with("65a7f3c2e4b0a1d2")),
         "{ids:?}"
     );
-    let got = trillet()
-        .args([
-            "--mock",
-            "--rate-limit",
-            "0",
-            "call-history",
-            "get",
-            "--ids-from",
-            "-",
-        ])
+    let got = mock_call_history()
+        .args(["get", "--ids-from", "-"])
         .write_stdin(ids.join("\n"))
         .output()
         .unwrap();
