@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Response;
-use common::{KEY, WORKSPACE, client, envelope, json, record, serve};
+use common::{KEY, WORKSPACE, client, envelope, get_a, json, record, serve};
 use futures_util::StreamExt;
 use trillet::{Error, RateLimit, RetryPolicy};
 
@@ -22,12 +22,7 @@ async fn both_headers_are_sent_on_every_request_including_retries() {
         }
     })
     .await;
-    let call = client(&server.url)
-        .build()
-        .unwrap()
-        .call_history("a")
-        .await
-        .unwrap();
+    let call = get_a(&server.url).await.unwrap();
     assert_eq!(call.id.as_deref(), Some("a"));
     let seen = server.requests();
     assert_eq!(seen.len(), 3);
@@ -50,12 +45,7 @@ async fn a_redirect_to_another_origin_never_receives_the_key() {
             .unwrap()
     })
     .await;
-    let err = client(&origin.url)
-        .build()
-        .unwrap()
-        .call_history("a")
-        .await
-        .unwrap_err();
+    let err = get_a(&origin.url).await.unwrap_err();
     assert!(matches!(err, Error::Redirect { .. }), "{err:?}");
     assert!(err.to_string().contains("not followed"), "{err}");
     assert!(
@@ -83,12 +73,7 @@ async fn a_same_origin_redirect_is_followed_with_the_headers() {
         }
     })
     .await;
-    let call = client(&server.url)
-        .build()
-        .unwrap()
-        .call_history("a")
-        .await
-        .unwrap();
+    let call = get_a(&server.url).await.unwrap();
     assert_eq!(call.id.as_deref(), Some("b"));
     assert_eq!(server.requests()[1].headers["x-api-key"], KEY);
 }
@@ -158,12 +143,7 @@ async fn rate_limited_twice_with_retry_after_then_success_waits_and_succeeds() {
     })
     .await;
     let started = Instant::now();
-    let call = client(&server.url)
-        .build()
-        .unwrap()
-        .call_history("a")
-        .await
-        .unwrap();
+    let call = get_a(&server.url).await.unwrap();
     assert_eq!(call.id.as_deref(), Some("a"));
     assert!(
         started.elapsed() >= Duration::from_secs(2),
@@ -183,14 +163,7 @@ async fn unavailable_twice_then_success_succeeds() {
         }
     })
     .await;
-    assert!(
-        client(&server.url)
-            .build()
-            .unwrap()
-            .call_history("a")
-            .await
-            .is_ok()
-    );
+    assert!(get_a(&server.url).await.is_ok());
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -203,12 +176,7 @@ async fn not_found_and_other_client_errors_are_requested_exactly_once() {
         (403, "forbidden"),
     ] {
         let server = serve(move |_, _| envelope(status, code)).await;
-        let err = client(&server.url)
-            .build()
-            .unwrap()
-            .call_history("a")
-            .await
-            .unwrap_err();
+        let err = get_a(&server.url).await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(err.code(), Some(code));
         assert!(!err.is_retryable());
@@ -236,12 +204,7 @@ async fn the_envelope_reset_at_is_honoured_when_there_is_no_retry_after() {
         }
     })
     .await;
-    client(&server.url)
-        .build()
-        .unwrap()
-        .call_history("a")
-        .await
-        .unwrap();
+    get_a(&server.url).await.unwrap();
     let waited = first.lock().unwrap().unwrap().elapsed();
     assert!(
         waited >= Duration::from_millis(1000),

@@ -113,3 +113,8 @@ pub fn query_param(seen: &Seen, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// Fetches record `a` from `url` with the test client's defaults.
+pub async fn get_a(url: &str) -> Result<trillet::CallHistory, trillet::Error> {
+    client(url).build().unwrap().call_history("a").await
+}
