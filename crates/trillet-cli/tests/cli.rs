@@ -323,3 +323,56 @@ fn list_filters_and_ids_only() {
         assert!(v["startTime"].as_f64().unwrap() >= 1_735_689_600.0);
     }
 }
+
+#[test]
+fn ctrl_c_stops_a_batch_keeps_what_was_printed_and_exits_130() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trillet"))
+        .args([
+            "--mock",
+            "--rate-limit",
+            "600",
+            "call-history",
+            "get",
+            "--ids-from",
+            "-",
+        ])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ids: Vec<String> = (0..500).map(|i| format!("int-{i}")).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ids.join("\n").as_bytes())
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr_of(&output));
+    let printed = ids_in(&stdout_of(&output));
+    assert!(
+        !printed.is_empty() && printed.len() < 500,
+        "{} printed",
+        printed.len()
+    );
+    assert_eq!(
+        printed,
+        ids[..printed.len()],
+        "every printed line is whole and in order"
+    );
+    assert!(
+        stderr_of(&output).contains("interrupted:"),
+        "{}",
+        stderr_of(&output)
+    );
+}
