@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the workspace's own tooling, in plain Rust.
 //! One module per task; `main` only dispatches.
 
+mod bench;
 mod codegen;
 mod lint;
 mod spec_diff;
@@ -14,6 +15,7 @@ usage: cargo xtask <task>
 tasks:
   codegen [--check]   generate crates/trillet-api/src/generated.rs from spec/trillet.yaml
                       (--check: fail if the checked-in file differs)
+  bench [--quick]     the performance budget, side by side; table in target/bench-report.md
   lint                check the spec: structure, descriptions, security, every example
   spec-diff --base <git-ref|path> [--head <git-ref|path>] [--format markdown|json|text]
             [--fail-on breaking|warning|info|never]
@@ -23,6 +25,7 @@ tasks:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("bench") => bench::run(&args[1..]),
         Some("codegen") => codegen::run(&args[1..]),
         Some("lint") => lint::run(&args[1..]),
         Some("spec-diff") => match spec_diff::run(&args[1..]) {
