@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-criterion]";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-criterion] [--locked]";
 
 /// The codegen budget, in seconds.
 const CODEGEN_GOAL_SECS: f64 = 2.0;
@@ -29,17 +29,21 @@ const CODEGEN_GOAL_SECS: f64 = 2.0;
 struct Options {
     quick: bool,
     criterion: bool,
+    /// Passed on to cargo, as CI does.
+    locked: bool,
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut options = Options {
         quick: false,
         criterion: true,
+        locked: false,
     };
     for arg in args {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--no-criterion" => options.criterion = false,
+            "--locked" => options.locked = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -67,6 +71,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !options.quick {
         build.arg("--release");
     }
+    if options.locked {
+        build.arg("--locked");
+    }
     status(build, "building the harness and the CLI")?;
 
     // 2. Criterion.
@@ -81,6 +88,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--bench",
             "request",
         ]);
+        if options.locked {
+            bench.arg("--locked");
+        }
         status(bench, "running the criterion benches")?;
         Some(read_criterion(&target.join("criterion")))
     } else {
