@@ -2,7 +2,7 @@
 //! all clones; each call goes through the generated client and this crate's transport.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use trillet_api::types::{CallHistory, ErrorEnvelope};
@@ -11,10 +11,19 @@ use crate::batch::Batch;
 use crate::config::ClientBuilder;
 use crate::error::{ApiError, ConfigError, Error};
 use crate::rate_limit::Limiter;
-use crate::transport::{CallRecord, CallTransport, Exchange, Failure, Shared};
+use crate::transport::{CallRecord, CallTransport, Exchange, Failure, Policy, record_call};
 
 /// The longest id accepted: real ids are 24 hex digits.
 const MAX_ID_LEN: usize = 1024;
+
+/// What a client and its clones share: one generated client (with its connection
+/// pool and this client's transport) and the policy.
+struct Shared {
+    base_url: String,
+    api: trillet_api::Client,
+    policy: Arc<Policy>,
+    concurrency: usize,
+}
 
 /// A client for the Trillet call-history API.
 ///
@@ -35,9 +44,9 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.shared.base_url)
             .field("api_key", &"[redacted]")
-            .field("retry", &self.shared.retry)
-            .field("timeout", &self.shared.timeout)
-            .field("max_body_bytes", &self.shared.max_body_bytes)
+            .field("retry", &self.shared.policy.retry)
+            .field("timeout", &self.shared.policy.timeout)
+            .field("max_body_bytes", &self.shared.policy.max_body_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -106,16 +115,27 @@ impl Client {
                 .build()
                 .map_err(ConfigError::Http)?,
         };
+        let policy = Arc::new(Policy {
+            api_key,
+            workspace_id,
+            limiter: Limiter::new(builder.rate_limit),
+            retry: builder.retry,
+            timeout: builder.timeout,
+            max_body_bytes: builder.max_body_bytes,
+        });
+        let transport = CallTransport {
+            policy: Arc::clone(&policy),
+        };
+        let api = trillet_api::Client::new_with_client(
+            &base_url,
+            http,
+            trillet_api::Hooks::new(Arc::new(transport)),
+        );
         Ok(Self {
             shared: Arc::new(Shared {
                 base_url,
-                http,
-                api_key,
-                workspace_id,
-                limiter: Limiter::new(builder.rate_limit),
-                retry: builder.retry,
-                timeout: builder.timeout,
-                max_body_bytes: builder.max_body_bytes,
+                api,
+                policy,
                 concurrency: builder.concurrency,
             }),
         })
@@ -129,30 +149,18 @@ impl Client {
     /// The generated low-level client, sending through this client's credentials,
     /// rate limit, retries and body limit, for operations this crate does not wrap.
     /// Its errors are the generated `trillet_api::Error`.
-    pub fn api(&self) -> trillet_api::Client {
-        self.low_level(None)
-    }
-
-    fn low_level(&self, record: Option<Arc<Mutex<CallRecord>>>) -> trillet_api::Client {
-        let transport = CallTransport {
-            shared: Arc::clone(&self.shared),
-            record,
-        };
-        trillet_api::Client::new_with_client(
-            &self.shared.base_url,
-            self.shared.http.clone(),
-            trillet_api::Hooks::new(Arc::new(transport)),
-        )
+    pub fn api(&self) -> &trillet_api::Client {
+        &self.shared.api
     }
 
     /// Fetches one call-history record.
     pub async fn call_history(&self, id: &str) -> Result<CallHistory, Error> {
-        self.fetch(id).await.map(|(record, _)| record)
+        self.fetch(id, false).await.map(|(record, _)| record)
     }
 
     /// Fetches one record and keeps the exact JSON the server sent beside it.
     pub async fn call_history_raw(&self, id: &str) -> Result<RawCallHistory, Error> {
-        let (record, json) = self.fetch(id).await?;
+        let (record, json) = self.fetch(id, true).await?;
         Raw::new(record, json)
     }
 
@@ -180,38 +188,25 @@ impl Client {
         Batch::new(self.clone(), ids.into_iter(), self.shared.concurrency)
     }
 
-    async fn fetch(&self, id: &str) -> Result<(CallHistory, Bytes), Error> {
+    async fn fetch(&self, id: &str, keep_body: bool) -> Result<(CallHistory, Bytes), Error> {
         check_id(id)?;
-        let call = Call::new(self);
-        let result = call.api.get_call_history().call_history_id(id).send().await;
-        call.finish(result, id)
-    }
-}
-
-/// One operation in flight: a generated client whose transport records what it saw,
-/// so the caller gets the exact body and precise errors.
-pub(crate) struct Call {
-    pub(crate) api: trillet_api::Client,
-    record: Arc<Mutex<CallRecord>>,
-}
-
-impl Call {
-    pub(crate) fn new(client: &Client) -> Self {
-        let record = Arc::new(Mutex::new(CallRecord::default()));
-        Self {
-            api: client.low_level(Some(Arc::clone(&record))),
-            record,
-        }
+        let operation = self.api().get_call_history().call_history_id(id).send();
+        self.run(id, keep_body, operation).await
     }
 
-    /// The decoded value and the body it came from, or the error, with the
-    /// transport's record of the exchange. `subject` names what was asked for.
-    pub(crate) fn finish<T: serde::de::DeserializeOwned>(
-        self,
-        result: Result<trillet_api::ResponseValue<T>, trillet_api::Error<ErrorEnvelope>>,
+    /// Runs one operation of the generated client, returning the decoded value with
+    /// the body it came from, or a precise error from what the transport recorded.
+    /// `subject` names what was asked for, for error messages; `keep_body` asks for
+    /// the exact body of a success (otherwise it may be decoded without being kept).
+    pub(crate) async fn run<T: serde::de::DeserializeOwned>(
+        &self,
         subject: &str,
+        keep_body: bool,
+        operation: impl Future<
+            Output = Result<trillet_api::ResponseValue<T>, trillet_api::Error<ErrorEnvelope>>,
+        >,
     ) -> Result<(T, Bytes), Error> {
-        let record = std::mem::take(&mut *self.record.lock().unwrap_or_else(|p| p.into_inner()));
+        let (result, record) = record_call(keep_body, operation).await;
         match result {
             Ok(value) => {
                 let body = record.exchange.map(|e| e.body).unwrap_or_default();

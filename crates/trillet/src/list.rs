@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use trillet_api::types::{CallHistorySummary, CallType};
 use trillet_api::{Direction, Status};
 
-use crate::client::{Call, Client, Raw};
+use crate::client::{Client, Raw};
 use crate::error::Error;
 
 /// A [`CallHistorySummary`] with its exact JSON.
@@ -210,7 +210,6 @@ impl ListCallHistories {
 
     /// Fetches one page.
     pub async fn page(&self, number: u64) -> Result<Page, Error> {
-        let call = Call::new(&self.client);
         let f = &self.filters;
         // The generated setters take values, not options: set only what is given.
         fn set<B, T>(builder: B, value: Option<T>, setter: impl FnOnce(B, T) -> B) -> B {
@@ -219,8 +218,9 @@ impl ListCallHistories {
                 None => builder,
             }
         }
-        let mut request = call
-            .api
+        let mut request = self
+            .client
+            .api()
             .list_call_histories()
             .page(number.max(1))
             .limit(u64::from(self.page_size));
@@ -239,8 +239,10 @@ impl ListCallHistories {
         request = set(request, ids, |b, v| b.call_ids(v));
         let range = (f.from.is_some() || f.to.is_some()).then(|| date_range_json(f.from, f.to));
         request = set(request, range, |b, v| b.date_range(v));
-        let result = request.send().await;
-        let (items, body) = call.finish(result, &format!("page {number}"))?;
+        let (items, body) = self
+            .client
+            .run(&format!("page {number}"), true, request.send())
+            .await?;
         Ok(Page {
             number,
             items: raw_items(items, &body)?,
