@@ -88,15 +88,7 @@ fn several_ids_print_one_json_line_each_in_input_order() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     let stdout = stdout_of(&output);
-    let got: Vec<String> = stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let got: Vec<String> = ids_in(&stdout);
     assert_eq!(got, ids);
     assert!(
         stdout.contains(r#""customer_charge":0.10"#),
@@ -170,15 +162,7 @@ fn a_not_found_id_in_a_batch_exits_1_and_the_others_are_printed() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    let ids: Vec<String> = stdout_of(&output)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let ids: Vec<String> = ids_in(&stdout_of(&output));
     assert_eq!(ids, ["a", "b"]);
     let stderr = stderr_of(&output);
     assert!(
@@ -243,15 +227,7 @@ fn five_hundred_ids_with_chaos_finish_with_every_record_once_in_order() {
     let elapsed = started.elapsed();
     let stderr = stderr_of(&output);
     assert!(output.status.success(), "{stderr}");
-    let got: Vec<String> = stdout_of(&output)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let got: Vec<String> = ids_in(&stdout_of(&output));
     assert_eq!(got, ids);
     assert!(stderr.contains("500 fetched, 0 failed of 500"), "{stderr}");
     eprintln!("500 ids with chaos 0.1 in {elapsed:?}");

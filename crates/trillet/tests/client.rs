@@ -12,16 +12,21 @@ use common::{KEY, WORKSPACE, client, envelope, get_a, json, record, serve};
 use futures_util::StreamExt;
 use trillet::{Error, RateLimit, RetryPolicy};
 
-#[tokio::test]
-async fn both_headers_are_sent_on_every_request_including_retries() {
-    let server = serve(|n, _| {
+/// A server answering 503 twice, then record `a`.
+async fn unavailable_twice_then_record() -> common::Server {
+    serve(|n, _| {
         if n < 2 {
             envelope(503, "unavailable")
         } else {
             record("a")
         }
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn both_headers_are_sent_on_every_request_including_retries() {
+    let server = unavailable_twice_then_record().await;
     let call = get_a(&server.url).await.unwrap();
     assert_eq!(call.id.as_deref(), Some("a"));
     let seen = server.requests();
@@ -155,14 +160,7 @@ async fn rate_limited_twice_with_retry_after_then_success_waits_and_succeeds() {
 
 #[tokio::test]
 async fn unavailable_twice_then_success_succeeds() {
-    let server = serve(|n, _| {
-        if n < 2 {
-            envelope(503, "unavailable")
-        } else {
-            record("a")
-        }
-    })
-    .await;
+    let server = unavailable_twice_then_record().await;
     assert!(get_a(&server.url).await.is_ok());
     assert_eq!(server.requests().len(), 3);
 }
