@@ -282,11 +282,8 @@ fn map_error<T: serde::de::DeserializeOwned>(
         },
         Gen::ErrorResponse(value) => {
             let status = value.status();
-            let retry_after = value
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now()));
+            let retry_after =
+                crate::retry::retry_after(value.headers(), std::time::SystemTime::now());
             let envelope = value.into_inner();
             Error::Api(Box::new(ApiError {
                 status,
@@ -348,11 +345,7 @@ fn api_error_from_body(exchange: &Exchange, attempts: u32) -> Error {
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
-    let retry_after = exchange
-        .headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now()));
+    let retry_after = crate::retry::retry_after(&exchange.headers, std::time::SystemTime::now());
     Error::Api(Box::new(ApiError {
         status: exchange.status,
         code: field("code"),

@@ -111,15 +111,20 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 /// The wait a response asks for: the later of `Retry-After` (delta-seconds or an
 /// HTTP-date) and the envelope's `reset_at`, measured from `now`.
 pub(crate) fn server_hint(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Option<Duration> {
-    let header = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, now));
+    let header = retry_after(headers, now);
     let reset = reset_at(body).and_then(|at| SystemTime::from(at).duration_since(now).ok());
     match (header, reset) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// The `Retry-After` header of a response, as a wait from `now`.
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now))
 }
 
 /// `Retry-After: 120` or `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT` (RFC 9110 §10.2.3).
