@@ -50,6 +50,11 @@ pub struct Global {
     #[arg(long, value_name = "SECS", default_value_t = 30.0, global = true)]
     pub timeout: f64,
 
+    /// Seconds allowed for each id (or page) in all: every attempt, backoff and
+    /// server-requested wait included [default: none]
+    #[arg(long, value_name = "SECS", global = true)]
+    pub deadline: Option<f64>,
+
     /// Retries after a failed attempt (429, 5xx, timeouts, connection errors)
     #[arg(long, value_name = "N", default_value_t = 2, global = true)]
     pub max_retries: u32,

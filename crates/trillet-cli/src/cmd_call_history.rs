@@ -8,7 +8,7 @@ use std::io::Write;
 
 use futures_util::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use trillet::{CallType, Client, RateLimit, RetryPolicy};
+use trillet::{CallType, Client, RateLimit, RetryPolicy, Timeouts};
 use trillet_mock::{MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig, MockServer};
 
 use crate::cli::{CallTypeArg, GetArgs, Global, ListArgs, Output};
@@ -252,15 +252,20 @@ fn build_client(global: &Global, mock: Option<&MockServer>) -> Result<Client, Fa
                 .into(),
         )
     })?;
-    if !(global.timeout.is_finite() && global.timeout > 0.0) {
-        return Err(Fatal(
-            "--timeout must be a positive number of seconds".into(),
-        ));
+    let seconds = |flag: &str, value: f64| {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Fatal(format!("{flag} must be a positive number of seconds")))
+    };
+    let mut timeouts = Timeouts::default().attempt(seconds("--timeout", global.timeout)?);
+    if let Some(deadline) = global.deadline {
+        timeouts = timeouts.operation(seconds("--deadline", deadline)?);
     }
     let mut builder = Client::builder()
         .api_key(api_key)
         .workspace_id(workspace_id)
-        .timeout(Duration::from_secs_f64(global.timeout))
+        .timeouts(timeouts)
         .retry(RetryPolicy::default().max_attempts(global.max_retries.saturating_add(1)))
         .rate_limit(RateLimit::per_minute(global.rate_limit))
         .concurrency(global.concurrency)

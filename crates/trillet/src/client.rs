@@ -1,17 +1,19 @@
-//! The [`Client`]: cheap to clone, one connection pool and one rate limiter shared by
-//! all clones; each call goes through the generated client and this crate's transport.
+//! The [`Client`]: cheap to clone, one connection pool, rate limiter and pause shared
+//! by all clones; every operation goes through the generated client and
+//! [`Policy::send`](crate::request::Policy::send).
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use bytes::Bytes;
-use trillet_api::types::{CallHistory, ErrorEnvelope};
+use trillet_api::types::CallHistory;
 
 use crate::batch::Batch;
-use crate::config::ClientBuilder;
-use crate::error::{ApiError, ConfigError, Error};
-use crate::rate_limit::Limiter;
-use crate::transport::{CallRecord, CallTransport, Exchange, Failure, Policy, record_call};
+use crate::config::{ClientBuilder, is_loopback};
+use crate::error::{ConfigError, Error};
+use crate::rate_limit::{Limiter, Pause};
+use crate::request::{Hook, Policy, decode_json};
 
 /// The longest id accepted: real ids are 24 hex digits.
 const MAX_ID_LEN: usize = 1024;
@@ -45,7 +47,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.shared.base_url)
             .field("api_key", &"[redacted]")
             .field("retry", &self.shared.policy.retry)
-            .field("timeout", &self.shared.policy.timeout)
+            .field("timeouts", &self.shared.policy.timeouts)
             .field("max_body_bytes", &self.shared.policy.max_body_bytes)
             .finish_non_exhaustive()
     }
@@ -80,6 +82,11 @@ impl<T> Raw<T> {
         std::str::from_utf8(&self.json).unwrap_or_default()
     }
 
+    /// The record and its body.
+    pub(crate) fn into_parts(self) -> (T, Bytes) {
+        (self.record, self.json)
+    }
+
     pub(crate) fn new(record: T, json: Bytes) -> Result<Self, Error> {
         if std::str::from_utf8(&json).is_err() {
             return Err(Error::Decode {
@@ -106,30 +113,40 @@ impl Client {
     pub(crate) fn from_builder(builder: ClientBuilder) -> Result<Self, ConfigError> {
         let base_url = builder.checked_base_url()?;
         let (api_key, workspace_id) = builder.auth_headers()?;
+        builder.timeouts.check()?;
         let http = match builder.http_client {
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .user_agent(builder.user_agent.as_str())
-                .connect_timeout(builder.connect_timeout)
-                .redirect(crate::transport::redirect_policy())
-                .build()
-                .map_err(ConfigError::Http)?,
+            None => {
+                let mut http = reqwest::Client::builder()
+                    .user_agent(builder.user_agent.as_str())
+                    .connect_timeout(builder.timeouts.connect)
+                    .redirect(crate::request::redirect_policy());
+                // Loopback traffic (a local mock) never goes through a proxy, whatever
+                // HTTP_PROXY or ALL_PROXY say: the proxy would see it in clear text.
+                // For https, a proxy only ever sees the CONNECT line.
+                if url::Url::parse(&base_url).is_ok_and(|u| is_loopback(&u)) {
+                    http = http.no_proxy();
+                }
+                http.build().map_err(ConfigError::Http)?
+            }
         };
         let policy = Arc::new(Policy {
             api_key,
             workspace_id,
             limiter: Limiter::new(builder.rate_limit),
+            pause: Pause::new(),
             retry: builder.retry,
-            timeout: builder.timeout,
+            timeouts: builder.timeouts,
             max_body_bytes: builder.max_body_bytes,
+            unmanaged: AtomicU64::new(0),
         });
-        let transport = CallTransport {
+        let hook = Hook {
             policy: Arc::clone(&policy),
         };
         let api = trillet_api::Client::new_with_client(
             &base_url,
             http,
-            trillet_api::Hooks::new(Arc::new(transport)),
+            trillet_api::Hooks::new(Arc::new(hook)),
         );
         Ok(Self {
             shared: Arc::new(Shared {
@@ -146,22 +163,72 @@ impl Client {
         &self.shared.base_url
     }
 
-    /// The generated low-level client, sending through this client's credentials,
-    /// rate limit, retries and body limit, for operations this crate does not wrap.
-    /// Its errors are the generated `trillet_api::Error`.
+    /// The generated low-level client, with this client's credentials, rate limit,
+    /// timeouts and body limit, for code that wants the generated error type. Each
+    /// of its requests is sent once: [`call`](Self::call) adds retries, server waits
+    /// and [`Error`].
     pub fn api(&self) -> &trillet_api::Client {
         &self.shared.api
     }
 
+    /// Sends any operation of the generated client with the whole policy: rate limit,
+    /// client-wide pauses, retries, timeouts, body limit and credentials, returning
+    /// this crate's [`Error`]. `operation` starts one attempt; it is called again for
+    /// each retry.
+    ///
+    /// ```no_run
+    /// # async fn run(client: trillet::Client) -> Result<(), trillet::Error> {
+    /// let page = client
+    ///     .call(|api| api.list_call_histories().limit(5u64).send())
+    ///     .await?;
+    /// println!("{} records", page.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<'c, T, E, F, Fut>(&'c self, operation: F) -> Result<T, Error>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(&'c trillet_api::Client) -> Fut,
+        Fut: Future<Output = Result<trillet_api::ResponseValue<T>, trillet_api::Error<E>>>,
+    {
+        let api = &self.shared.api;
+        let reply = self.shared.policy.send(false, || operation(api)).await?;
+        Ok(reply.value)
+    }
+
+    /// Like [`call`](Self::call), keeping the exact body the server sent beside the
+    /// decoded value.
+    ///
+    /// ```no_run
+    /// # async fn run(client: trillet::Client) -> Result<(), trillet::Error> {
+    /// let raw = client
+    ///     .call_raw(|api| api.get_call_history().call_history_id("65a7f3c2e4b0a1d2c3f4e5a6").send())
+    ///     .await?;
+    /// println!("{}", raw.json());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_raw<'c, T, E, F, Fut>(&'c self, operation: F) -> Result<Raw<T>, Error>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(&'c trillet_api::Client) -> Fut,
+        Fut: Future<Output = Result<trillet_api::ResponseValue<T>, trillet_api::Error<E>>>,
+    {
+        let api = &self.shared.api;
+        let reply = self.shared.policy.send(true, || operation(api)).await?;
+        Raw::new(reply.value, reply.body)
+    }
+
     /// Fetches one call-history record.
     pub async fn call_history(&self, id: &str) -> Result<CallHistory, Error> {
-        self.fetch(id, false).await.map(|(record, _)| record)
+        check_id(id)?;
+        self.call(|api| api.get_call_history().call_history_id(id).send())
+            .await
     }
 
     /// Fetches one record and keeps the exact JSON the server sent beside it.
     pub async fn call_history_raw(&self, id: &str) -> Result<RawCallHistory, Error> {
-        let (record, json) = self.fetch(id, true).await?;
-        Raw::new(record, json)
+        check_id(id)?;
+        self.call_raw(|api| api.get_call_history().call_history_id(id).send())
+            .await
     }
 
     /// Fetches many records with bounded concurrency under the shared rate limit;
@@ -188,32 +255,13 @@ impl Client {
         Batch::new(self.clone(), ids.into_iter(), self.shared.concurrency)
     }
 
-    async fn fetch(&self, id: &str, keep_body: bool) -> Result<(CallHistory, Bytes), Error> {
-        check_id(id)?;
-        let operation = self.api().get_call_history().call_history_id(id).send();
-        self.run(id, keep_body, operation).await
-    }
-
-    /// Runs one operation of the generated client, returning the decoded value with
-    /// the body it came from, or a precise error from what the transport recorded.
-    /// `subject` names what was asked for, for error messages; `keep_body` asks for
-    /// the exact body of a success (otherwise it may be decoded without being kept).
-    pub(crate) async fn run<T: serde::de::DeserializeOwned>(
-        &self,
-        subject: &str,
-        keep_body: bool,
-        operation: impl Future<
-            Output = Result<trillet_api::ResponseValue<T>, trillet_api::Error<ErrorEnvelope>>,
-        >,
-    ) -> Result<(T, Bytes), Error> {
-        let (result, record) = record_call(keep_body, operation).await;
-        match result {
-            Ok(value) => {
-                let body = record.exchange.map(|e| e.body).unwrap_or_default();
-                Ok((value.into_inner(), body))
-            }
-            Err(error) => Err(map_error::<T>(subject, error, record)),
-        }
+    /// Requests the hook saw outside a managed call (the low-level client).
+    #[cfg(test)]
+    pub(crate) fn unmanaged_requests(&self) -> u64 {
+        self.shared
+            .policy
+            .unmanaged
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -226,21 +274,6 @@ impl Client {
 /// ```
 pub fn decode_call_history(body: &[u8]) -> Result<CallHistory, Error> {
     decode_json(body)
-}
-
-/// Decodes JSON, naming the path of the offending field on failure.
-pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value: T =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
-    deserializer.end().map_err(|e| Error::Decode {
-        path: ".".into(),
-        message: e.to_string(),
-    })?;
-    Ok(value)
 }
 
 /// Refuses ids that cannot be sent as one path segment. The generated client's
@@ -262,109 +295,6 @@ fn check_id(id: &str) -> Result<(), Error> {
         id: id.chars().take(64).collect(),
         reason,
     })
-}
-
-fn map_error<T: serde::de::DeserializeOwned>(
-    subject: &str,
-    error: trillet_api::Error<ErrorEnvelope>,
-    record: CallRecord,
-) -> Error {
-    use trillet_api::Error as Gen;
-    let attempts = record.attempts.max(1);
-    match error {
-        Gen::Custom(message) => match record.failure {
-            Some(Failure::BodyTooLarge { limit }) => Error::BodyTooLarge { limit },
-            Some(Failure::Redirect { status, location }) => Error::Redirect { status, location },
-            Some(Failure::Unreplayable) | None => Error::Config(ConfigError::Invalid {
-                name: "request",
-                reason: message,
-            }),
-        },
-        Gen::ErrorResponse(value) => {
-            let status = value.status();
-            let retry_after =
-                crate::retry::retry_after(value.headers(), std::time::SystemTime::now());
-            let envelope = value.into_inner();
-            Error::Api(Box::new(ApiError {
-                status,
-                code: Some(envelope.error.code),
-                message: envelope.error.message,
-                reset_at: envelope.error.reset_at,
-                retry_after,
-                attempts,
-            }))
-        }
-        Gen::InvalidResponsePayload(body, _) => match &record.exchange {
-            Some(exchange) if !exchange.status.is_success() => {
-                api_error_from_body(exchange, attempts)
-            }
-            _ => match decode_json::<T>(&body) {
-                Err(error) => error,
-                // The generated decoder refused what ours accepts: report it plainly.
-                Ok(_) => Error::Decode {
-                    path: ".".into(),
-                    message: "the body could not be decoded".into(),
-                },
-            },
-        },
-        Gen::UnexpectedResponse(response) => match &record.exchange {
-            Some(exchange) => api_error_from_body(exchange, attempts),
-            None => Error::Api(Box::new(ApiError {
-                status: response.status(),
-                code: None,
-                message: String::new(),
-                reset_at: None,
-                retry_after: None,
-                attempts,
-            })),
-        },
-        Gen::CommunicationError(source)
-        | Gen::ResponseBodyError(source)
-        | Gen::InvalidUpgrade(source) => {
-            if source.is_timeout() {
-                Error::Timeout { attempts }
-            } else {
-                Error::Transport { attempts, source }
-            }
-        }
-        Gen::InvalidRequest(_) => Error::InvalidId {
-            id: subject.chars().take(64).collect(),
-            reason: "the generated client refused it",
-        },
-    }
-}
-
-/// An API error from a body that is not (or not quite) Trillet's envelope, such as a
-/// proxy's HTML error page: the envelope's fields where they are, else a snippet.
-fn api_error_from_body(exchange: &Exchange, attempts: u32) -> Error {
-    let envelope = serde_json::from_slice::<serde_json::Value>(&exchange.body).ok();
-    let field = |name: &str| {
-        envelope
-            .as_ref()
-            .and_then(|v| v.pointer(&format!("/error/{name}")))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let retry_after = crate::retry::retry_after(&exchange.headers, std::time::SystemTime::now());
-    Error::Api(Box::new(ApiError {
-        status: exchange.status,
-        code: field("code"),
-        message: field("message").unwrap_or_else(|| snippet(&exchange.body)),
-        reset_at: crate::retry::reset_at(&exchange.body),
-        retry_after,
-        attempts,
-    }))
-}
-
-/// The start of a body, on one line, for error messages.
-fn snippet(body: &[u8]) -> String {
-    const MAX: usize = 120;
-    let text = String::from_utf8_lossy(body);
-    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > MAX {
-        line = line.chars().take(MAX).collect::<String>() + "…";
-    }
-    line
 }
 
 #[cfg(test)]
@@ -410,12 +340,5 @@ mod tests {
             decode_call_history(br#"{"_id":"a"} x"#),
             Err(Error::Decode { .. })
         ));
-    }
-
-    #[test]
-    fn snippets_are_short_and_on_one_line() {
-        let html = format!("<html>\n  <body>{}</body>\n</html>", "x".repeat(500));
-        let s = snippet(html.as_bytes());
-        assert!(!s.contains('\n') && s.chars().count() <= 121, "{s}");
     }
 }

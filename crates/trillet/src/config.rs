@@ -2,7 +2,6 @@
 //! Credentials are kept as secrets from the moment they are read.
 
 use std::fmt;
-use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -10,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::error::ConfigError;
 use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
+use crate::timeouts::Timeouts;
 
 /// The API's address when `TRILLET_BASE_URL` is not set.
 pub const DEFAULT_BASE_URL: &str = "https://api.trillet.ai";
@@ -30,7 +30,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// let client = trillet::Client::builder()
 ///     .api_key("tk_live_example")
 ///     .workspace_id("ws_123")
-///     .timeout(Duration::from_secs(10))
+///     .timeouts(trillet::Timeouts::default().attempt(Duration::from_secs(10)))
 ///     .rate_limit(trillet::RateLimit::per_minute(120))
 ///     .build()?;
 /// assert!(!format!("{client:?}").contains("tk_live_example"));
@@ -41,8 +41,7 @@ pub struct ClientBuilder {
     pub(crate) api_key: Option<SecretString>,
     pub(crate) workspace_id: Option<String>,
     pub(crate) base_url: String,
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
+    pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) rate_limit: RateLimit,
     pub(crate) user_agent: String,
@@ -58,8 +57,7 @@ impl Default for ClientBuilder {
             api_key: None,
             workspace_id: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
+            timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             rate_limit: RateLimit::default(),
             user_agent: concat!("trillet-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -77,8 +75,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("workspace_id", &self.workspace_id)
             .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
+            .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("user_agent", &self.user_agent)
@@ -130,15 +127,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for one attempt, from connecting to the end of the body (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Time allowed to connect (default 10 s; ignored with [`http_client`](Self::http_client)).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+    /// The time budgets: connect, each attempt, the whole call (see [`Timeouts`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
@@ -162,8 +153,9 @@ impl ClientBuilder {
     }
 
     /// Uses this `reqwest::Client` (its pool, proxy and TLS settings). Its redirect
-    /// policy is its own: build it with [`redirect_policy`](crate::redirect_policy) so
-    /// that credentials never follow a redirect to another origin.
+    /// and proxy policies are its own: build it with
+    /// [`redirect_policy`](crate::redirect_policy) so that credentials never follow a
+    /// redirect to another origin, and with `no_proxy()` for a loopback base URL.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -223,7 +215,8 @@ impl ClientBuilder {
     }
 
     /// The two authentication headers, marked sensitive so `reqwest` and `http`
-    /// never print them.
+    /// never print them. Only printable ASCII is accepted: `http` would send other
+    /// bytes as they are (raw UTF-8), which no server reads as the same key.
     pub(crate) fn auth_headers(&self) -> Result<(HeaderValue, HeaderValue), ConfigError> {
         let key = self
             .api_key
@@ -237,10 +230,14 @@ impl ClientBuilder {
             .filter(|w| !w.trim().is_empty())
             .ok_or(ConfigError::Missing("workspace id"))?;
         let header = |value: &str, name: &'static str| {
-            let mut value = HeaderValue::from_str(value).map_err(|_| ConfigError::Invalid {
+            let invalid = || ConfigError::Invalid {
                 name,
-                reason: "contains characters not allowed in an HTTP header".into(),
-            })?;
+                reason: "must be printable ASCII (it has a control or non-ASCII character)".into(),
+            };
+            if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                return Err(invalid());
+            }
+            let mut value = HeaderValue::from_str(value).map_err(|_| invalid())?;
             value.set_sensitive(true);
             Ok::<_, ConfigError>(value)
         };
@@ -248,7 +245,9 @@ impl ClientBuilder {
     }
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+/// Whether a URL names this machine (`localhost`, 127.0.0.0/8, `::1`): requests there
+/// are never sent through a proxy.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -365,5 +364,15 @@ mod tests {
             .auth_headers()
             .unwrap_err();
         assert!(!err.to_string().contains("bad"), "{err}");
+        for (key, workspace) in [("clé-secrète", "w"), ("k", "wörkspace"), ("k\u{7f}", "w")] {
+            let err = ClientBuilder::default()
+                .api_key(key)
+                .workspace_id(workspace)
+                .auth_headers()
+                .unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("printable ASCII"), "{text}");
+            assert!(!text.contains("secr") && !text.contains("wörk"), "{text}");
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! The one error type of this crate, with predicates for deciding what to do next.
-//! Messages say what went wrong and what to check; none contains a secret.
+//! Messages say what went wrong and what to check, on one line; none contains a secret.
 
-use std::time::Duration;
+use std::fmt;
+use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::StatusCode;
 
 /// Everything that can go wrong, from configuration to decoding.
@@ -17,15 +18,35 @@ pub enum Error {
     /// The id cannot name a call-history record; no request was sent.
     #[error("invalid call-history id {id:?}: {reason}")]
     InvalidId {
-        /// The id as given.
+        /// The id as given (at most 64 characters of it).
         id: String,
         /// Why it was refused.
         reason: &'static str,
     },
 
+    /// The generated client refused to build the request (a parameter it cannot
+    /// send); no request was sent.
+    #[error("invalid request for {operation}: {reason}")]
+    InvalidRequest {
+        /// The operation id, as in the spec.
+        operation: String,
+        /// What the generated client said.
+        reason: String,
+    },
+
     /// The API answered with an error status.
     #[error("{0}")]
     Api(Box<ApiError>),
+
+    /// The API asked this client to wait longer than its policy allows (or past the
+    /// call's deadline), so the call ended without sending this request.
+    #[error("rate limited: {}; not sent", RetryAt(*retry_at, *wait))]
+    RateLimited {
+        /// When the API said requests may resume.
+        retry_at: SystemTime,
+        /// How long that was from when this error was made.
+        wait: Duration,
+    },
 
     /// The response body is not a record the spec allows.
     #[error("the response does not match the spec: at `{path}`: {message}")]
@@ -36,32 +57,36 @@ pub enum Error {
         message: String,
     },
 
-    /// The response body was larger than the configured limit.
+    /// The response body arrived compressed although the client asked for none.
     #[error(
-        "the response body exceeds the limit of {limit} bytes; raise it with ClientBuilder::max_body_bytes"
+        "the response body is {encoding}-encoded (Content-Encoding: {encoding}), which this client neither asked for nor decodes"
     )]
+    UnsupportedEncoding {
+        /// The `Content-Encoding` the server sent.
+        encoding: String,
+    },
+
+    /// The response body was larger than the configured limit.
+    #[error("the response body exceeds the limit of {limit} bytes (max_body_bytes)")]
     BodyTooLarge {
         /// The limit in bytes.
         limit: usize,
     },
 
     /// No response arrived in time.
-    #[error("the request timed out{}; raise the timeout or check the network", after_attempts(*attempts))]
+    #[error("{stage}{}; raise the timeout or check the network", after_attempts(*attempts))]
     Timeout {
+        /// Which budget ran out.
+        stage: TimeoutStage,
         /// How many attempts were made.
         attempts: u32,
     },
 
-    /// The server redirected to another origin; the request was not followed so the
-    /// credentials stay with the configured host.
-    #[error(
-        "the server redirected ({status}) to another origin ({location}); not followed, so the API key is not sent there"
-    )]
+    /// A redirect was not followed.
+    #[error("{problem}")]
     Redirect {
-        /// The redirect status.
-        status: StatusCode,
-        /// The `Location` header, if any.
-        location: String,
+        /// What went wrong, with the status and target.
+        problem: RedirectProblem,
     },
 
     /// Paging went wrong (for example the server repeated a page).
@@ -73,12 +98,15 @@ pub enum Error {
         reason: String,
     },
 
-    /// The connection failed or broke off.
-    #[error("could not reach the API{}: {source}", after_attempts(*attempts))]
+    /// The connection failed, or broke off before the response was complete.
+    #[error("could not reach the API: {cause}{}", after_attempts(*attempts))]
     Transport {
+        /// The root cause, as far as it can be told.
+        cause: TransportCause,
         /// How many attempts were made.
         attempts: u32,
-        /// The underlying error (it names the URL, never a header).
+        /// The underlying error (it names the URL, never a header); its chain has
+        /// the details `cause` sums up.
         #[source]
         source: reqwest::Error,
     },
@@ -89,6 +117,125 @@ fn after_attempts(attempts: u32) -> String {
         format!(" after {attempts} attempts")
     } else {
         String::new()
+    }
+}
+
+/// Which time budget ran out (see [`Timeouts`](crate::Timeouts)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutStage {
+    /// Connecting took longer than the connect timeout.
+    Connect,
+    /// One attempt took longer than the attempt timeout.
+    Attempt,
+    /// The whole call, retries and waits included, reached its deadline.
+    Operation,
+}
+
+impl fmt::Display for TimeoutStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutStage::Connect => "connecting to the API timed out",
+            TimeoutStage::Attempt => "the request timed out",
+            TimeoutStage::Operation => "the call reached its deadline",
+        })
+    }
+}
+
+/// The root cause of a [`Error::Transport`], read from the error's source chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportCause {
+    /// Nothing listens at the address (`host:port`).
+    Refused(String),
+    /// The host name could not be resolved.
+    Dns(String),
+    /// The TLS handshake failed (certificate, protocol), with rustls' reason.
+    Tls(String),
+    /// The proxy could not be reached or refused the tunnel.
+    Proxy,
+    /// The response head was too large (too many or too long headers).
+    HeadTooLarge,
+    /// The response was not HTTP (a garbage status line, a malformed header).
+    NotHttp,
+    /// The connection broke while reading the response: closed or reset mid-body,
+    /// or shorter than its `Content-Length`.
+    BodyCut,
+    /// The connection was reset or closed before a response arrived.
+    Reset,
+    /// Something else; the source chain has the details.
+    Other(String),
+}
+
+impl fmt::Display for TransportCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportCause::Refused(at) => write!(f, "connection refused by {at}"),
+            TransportCause::Dns(host) => write!(f, "the host name {host} could not be resolved"),
+            TransportCause::Tls(reason) => write!(f, "the TLS handshake failed ({reason})"),
+            TransportCause::Proxy => {
+                f.write_str("the proxy could not be reached or refused the connection")
+            }
+            TransportCause::HeadTooLarge => {
+                f.write_str("the response head is too large (too many or too long headers)")
+            }
+            TransportCause::NotHttp => f.write_str("the response is not valid HTTP"),
+            TransportCause::BodyCut => {
+                f.write_str("the connection broke while reading the response")
+            }
+            TransportCause::Reset => {
+                f.write_str("the connection was closed or reset before a response arrived")
+            }
+            TransportCause::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Why a redirect was not followed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectProblem {
+    /// A redirect to another origin (scheme, host, port): refused so the credentials
+    /// stay with the configured host.
+    OtherOrigin {
+        /// The redirect status.
+        status: StatusCode,
+        /// The `Location` header.
+        location: String,
+    },
+    /// The redirects came back to a URL already visited, or went on too long.
+    Loop {
+        /// The URL where the client stopped.
+        url: String,
+    },
+    /// A redirect within the origin that the HTTP client did not follow (a
+    /// caller-supplied client without redirects, or a status such as 300).
+    NotFollowed {
+        /// The redirect status.
+        status: StatusCode,
+        /// The `Location` header, if any.
+        location: String,
+    },
+}
+
+impl fmt::Display for RedirectProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectProblem::OtherOrigin { status, location } => write!(
+                f,
+                "the server redirected ({status}) to another origin ({location}); not followed, so the API key is not sent there"
+            ),
+            RedirectProblem::Loop { url } => {
+                write!(
+                    f,
+                    "the server's redirects loop or go on too long (stopped at {url})"
+                )
+            }
+            RedirectProblem::NotFollowed { status, location } => write!(
+                f,
+                "the server answered {status} with a redirect to {location:?} on the same origin, which the HTTP client did not follow"
+            ),
+        }
     }
 }
 
@@ -127,14 +274,17 @@ pub struct ApiError {
     pub message: String,
     /// The envelope's `reset_at` (rate-limit errors).
     pub reset_at: Option<DateTime<Utc>>,
-    /// The `Retry-After` header, as a wait from when the response arrived.
+    /// The wait the server asked for (the later of `Retry-After` and `reset_at`),
+    /// from when the response arrived.
     pub retry_after: Option<Duration>,
+    /// When the server said to try again: arrival plus [`retry_after`](Self::retry_after).
+    pub retry_at: Option<SystemTime>,
     /// How many attempts were made before giving up.
     pub attempts: u32,
 }
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the API answered {}", self.status)?;
         if let Some(code) = &self.code {
             write!(f, " ({code})")?;
@@ -146,25 +296,75 @@ impl std::fmt::Display for ApiError {
         if self.attempts > 1 {
             write!(f, " after {} attempts", self.attempts)?;
         }
+        if let (Some(at), Some(wait)) = (self.retry_at, self.retry_after) {
+            write!(f, "; {}", RetryAt(at, wait))?;
+        }
         match self.status.as_u16() {
             401 => f.write_str("; check TRILLET_API_KEY"),
             403 => {
                 f.write_str("; check TRILLET_WORKSPACE_ID (the key must belong to that workspace)")
             }
             404 => f.write_str("; check the id and the workspace"),
-            429 => f.write_str("; lower the request rate (ClientBuilder::rate_limit)"),
+            429 => f.write_str("; lower the request rate (rate_limit)"),
             _ => Ok(()),
         }
     }
 }
 
+/// "retry after 2026-12-02T10:00:00Z (in 24h)".
+struct RetryAt(SystemTime, Duration);
+
+impl fmt::Display for RetryAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at: Option<DateTime<Utc>> = DateTime::<Utc>::from_timestamp(
+            self.0
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                .unwrap_or(0),
+            0,
+        );
+        match at {
+            Some(at) => write!(
+                f,
+                "retry after {} (in {})",
+                at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                Coarse(self.1)
+            ),
+            None => write!(f, "retry in {}", Coarse(self.1)),
+        }
+    }
+}
+
+/// A duration in its two largest units: `24h`, `1h30m`, `2m5s`, `800ms`.
+/// (Hand-rolled: `humantime` prints every unit down to nanoseconds.)
+struct Coarse(Duration);
+
+impl fmt::Display for Coarse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        match (h, m, s) {
+            (0, 0, 0) => write!(f, "{}ms", self.0.subsec_millis()),
+            (0, 0, s) => write!(f, "{s}s"),
+            (0, m, 0) => write!(f, "{m}m"),
+            (0, m, s) => write!(f, "{m}m{s}s"),
+            (h, 0, _) => write!(f, "{h}h"),
+            (h, m, _) => write!(f, "{h}h{m}m"),
+        }
+    }
+}
+
 impl Error {
-    /// The HTTP status, for API errors.
+    /// The HTTP status, for API errors and redirects.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(api) => Some(api.status),
-            Error::Redirect { status, .. } => Some(*status),
-            Error::Transport { source, .. } => source.status(),
+            Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
+            Error::Redirect {
+                problem:
+                    RedirectProblem::OtherOrigin { status, .. }
+                    | RedirectProblem::NotFollowed { status, .. },
+            } => Some(*status),
             _ => None,
         }
     }
@@ -190,22 +390,58 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
-    /// Whether the API refused the request for its rate (429).
+    /// Whether the API refused the request for its rate: a 429, or a call ended
+    /// because the API asked the client to wait too long.
     pub fn is_rate_limited(&self) -> bool {
         self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
-    /// Whether the request timed out.
+    /// Whether a time budget ran out.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout { .. })
     }
 
-    /// Whether the same request could succeed later (the client already retried it
-    /// as often as its policy allows).
+    /// Whether the connection failed or broke off.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport { .. })
+    }
+
+    /// How long the server asked the client to wait before trying again, measured
+    /// from when the error was made.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api(api) => api.retry_after,
+            Error::RateLimited { wait, .. } => Some(*wait),
+            _ => None,
+        }
+    }
+
+    /// When the server said requests may resume.
+    pub fn retry_at(&self) -> Option<SystemTime> {
+        match self {
+            Error::Api(api) => api.retry_at,
+            Error::RateLimited { retry_at, .. } => Some(*retry_at),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a kind of failure the client retries (429, 500, 502, 503, 504,
+    /// timeouts, refused, reset or broken connections, DNS failures): the same
+    /// request may succeed later. The client already retried it as often as its
+    /// policy allows, or stopped because the server asked for a longer wait.
+    /// This is the one classifier: the client's retry loop asks it too.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(api) => crate::retry::is_retryable_status(api.status),
-            Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::RateLimited { .. } | Error::Timeout { .. } => true,
+            Error::Transport { cause, .. } => matches!(
+                cause,
+                TransportCause::Refused(_)
+                    | TransportCause::Dns(_)
+                    | TransportCause::BodyCut
+                    | TransportCause::Reset
+                    | TransportCause::Other(_)
+            ),
             _ => false,
         }
     }
@@ -214,6 +450,104 @@ impl Error {
     pub fn is_config(&self) -> bool {
         matches!(self, Error::Config(_))
     }
+
+    /// Sets the number of attempts on the variants that count them.
+    pub(crate) fn with_attempts(mut self, n: u32) -> Self {
+        match &mut self {
+            Error::Api(api) => api.attempts = n,
+            Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => *attempts = n,
+            _ => {}
+        }
+        self
+    }
+}
+
+/// Reads the root cause of a `reqwest` error from its source chain: typed where the
+/// layers expose types (`std::io::Error`, `hyper::Error`, `rustls::Error`), by the
+/// one fixed message where they do not (reqwest's private DNS error type).
+pub(crate) fn transport_cause(error: &reqwest::Error) -> TransportCause {
+    use std::error::Error as _;
+    let authority = || {
+        error
+            .url()
+            .map(|u| match (u.host_str(), u.port_or_known_default()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_owned(),
+                _ => u.as_str().to_owned(),
+            })
+            .unwrap_or_else(|| "the server".into())
+    };
+    let host = || {
+        error
+            .url()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "of the server".into())
+    };
+    let mut deepest = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text == "error resolving DNS" || text == "dns error" {
+            return TransportCause::Dns(host());
+        }
+        if text.contains("tunnel") || text.contains("proxy") {
+            return TransportCause::Proxy;
+        }
+        if let Some(tls) = find_rustls(cause) {
+            return TransportCause::Tls(tls.to_string());
+        }
+        if let Some(h) = cause.downcast_ref::<hyper::Error>() {
+            // `is_parse_too_large` exists only with hyper's server feature.
+            if h.is_parse() && text.contains("too large") {
+                return TransportCause::HeadTooLarge;
+            }
+            if h.is_parse() || h.is_parse_status() {
+                return TransportCause::NotHttp;
+            }
+            if h.is_incomplete_message() {
+                // Before the head (nothing came back) or inside the body.
+                return if error.is_body() || error.is_decode() {
+                    TransportCause::BodyCut
+                } else {
+                    TransportCause::Reset
+                };
+            }
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                K::ConnectionRefused => return TransportCause::Refused(authority()),
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof
+                    if error.is_body() || error.is_decode() =>
+                {
+                    return TransportCause::BodyCut;
+                }
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    return TransportCause::Reset;
+                }
+                _ => {}
+            }
+        }
+        deepest = text;
+        source = cause.source();
+    }
+    if error.is_body() || error.is_decode() {
+        TransportCause::BodyCut
+    } else {
+        TransportCause::Other(deepest)
+    }
+}
+
+/// rustls' error, which arrives wrapped in one or more `io::Error`s (whose `source()`
+/// skips the wrapped error itself, so the chain walk alone never meets it).
+fn find_rustls<'a>(mut error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    for _ in 0..8 {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        error = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -227,6 +561,7 @@ mod tests {
             message: "m".into(),
             reset_at: None,
             retry_after: None,
+            retry_at: None,
             attempts: 1,
         }))
     }
@@ -243,7 +578,11 @@ mod tests {
         assert!(api(429).is_rate_limited() && api(429).is_retryable());
         assert!(api(503).is_retryable() && !api(400).is_retryable());
         assert_eq!(api(404).code(), Some("x"));
-        assert!(Error::Timeout { attempts: 3 }.is_timeout());
+        let timeout = Error::Timeout {
+            stage: TimeoutStage::Attempt,
+            attempts: 3,
+        };
+        assert!(timeout.is_timeout() && timeout.is_retryable());
     }
 
     #[test]
@@ -254,5 +593,41 @@ mod tests {
             "TRILLET_API_KEY is not set; export it or pass it to ClientBuilder"
         );
         assert!(e.is_config());
+    }
+
+    #[test]
+    fn a_rate_limit_names_the_instant_and_the_wait() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_205_600); // 2026-12-02T10:00:00Z
+        let e = Error::RateLimited {
+            retry_at: at,
+            wait: Duration::from_secs(86_400),
+        };
+        assert_eq!(
+            e.to_string(),
+            "rate limited: retry after 2026-12-02T10:00:00Z (in 24h); not sent"
+        );
+        assert!(e.is_rate_limited() && e.is_retryable());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(86_400)));
+        // A wait beyond any calendar still prints, without panicking.
+        let far = Error::RateLimited {
+            retry_at: SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4),
+            wait: Duration::MAX,
+        };
+        assert!(far.to_string().contains("retry"), "{far}");
+    }
+
+    #[test]
+    fn coarse_durations_keep_two_units() {
+        let cases = [
+            (Duration::from_millis(800), "800ms"),
+            (Duration::from_secs(5), "5s"),
+            (Duration::from_secs(125), "2m5s"),
+            (Duration::from_secs(120), "2m"),
+            (Duration::from_secs(5400), "1h30m"),
+            (Duration::from_secs(86_400), "24h"),
+        ];
+        for (d, text) in cases {
+            assert_eq!(Coarse(d).to_string(), text);
+        }
     }
 }

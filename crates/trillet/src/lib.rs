@@ -5,12 +5,17 @@
 //!   `TRILLET_BASE_URL` ([`Client::from_env`]) or a [`ClientBuilder`].
 //! - **Secrets** stay secret: the key is a `secrecy::SecretString`, both headers are
 //!   marked sensitive, and no `Debug`, error or log line shows the key.
-//! - **Transport safety**: `https` only (loopback excepted), credentials never follow
-//!   a redirect to another origin, ids are encoded as one path segment, bodies are
-//!   read up to a size limit.
-//! - **Retries** of 429/5xx, timeouts and connection errors with full-jitter
-//!   exponential backoff, honouring `Retry-After` and the envelope's `reset_at`.
+//! - **Transport safety**: `https` only (loopback excepted, and never proxied),
+//!   credentials never follow a redirect to another origin, ids are encoded as one
+//!   path segment, bodies are read up to a size limit.
+//! - **Retries** of 429/5xx, timeouts and broken connections with full-jitter
+//!   exponential backoff. A server's `Retry-After` or `reset_at` is obeyed in full,
+//!   by every clone of the client at once, or ends the call with the instant to
+//!   retry ([`Error::retry_at`]); [`Error::is_retryable`] is the one classifier.
+//! - **Timeouts** for connecting, each attempt and the whole call ([`Timeouts`]).
 //! - **Rate limiting** shared by all clones (60 requests a minute by default).
+//! - **Any operation** of the generated client with the whole policy
+//!   ([`Client::call`]).
 //! - **Batches** with bounded concurrency, in input order or as completed.
 //! - **Listing** with typed filters, as a lazy stream of items across pages.
 //!
@@ -50,8 +55,9 @@ mod error;
 mod list;
 mod rate_limit;
 mod record;
+mod request;
 mod retry;
-mod transport;
+mod timeouts;
 
 pub use batch::Batch;
 pub use client::{Client, Raw, RawCallHistory, decode_call_history};
@@ -59,12 +65,13 @@ pub use config::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, ENV_API_KEY, ENV_BASE_URL,
     ENV_WORKSPACE_ID,
 };
-pub use error::{ApiError, ConfigError, Error};
+pub use error::{ApiError, ConfigError, Error, RedirectProblem, TimeoutStage, TransportCause};
 pub use list::{ListCallHistories, Page, RawCallHistorySummary};
 pub use rate_limit::RateLimit;
 pub use record::CallHistoryExt;
+pub use request::redirect_policy;
 pub use retry::{RetryPolicy, is_retryable_status};
-pub use transport::redirect_policy;
+pub use timeouts::Timeouts;
 
 /// The generated models, re-exported.
 pub use trillet_api::types::{

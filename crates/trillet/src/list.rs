@@ -2,6 +2,7 @@
 //! under the client's rate limit and retry policy, as a stream of items or of pages.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use bytes::Bytes;
@@ -210,6 +211,23 @@ impl ListCallHistories {
 
     /// Fetches one page.
     pub async fn page(&self, number: u64) -> Result<Page, Error> {
+        let raw = self
+            .client
+            .call_raw(|api| self.request(api, number).send())
+            .await?;
+        let (items, body) = raw.into_parts();
+        Ok(Page {
+            number,
+            items: raw_items(items, &body)?,
+        })
+    }
+
+    /// The generated request for page `number` with the filters given.
+    fn request<'a>(
+        &self,
+        api: &'a trillet_api::Client,
+        number: u64,
+    ) -> trillet_api::builder::ListCallHistories<'a> {
         let f = &self.filters;
         // The generated setters take values, not options: set only what is given.
         fn set<B, T>(builder: B, value: Option<T>, setter: impl FnOnce(B, T) -> B) -> B {
@@ -218,9 +236,7 @@ impl ListCallHistories {
                 None => builder,
             }
         }
-        let mut request = self
-            .client
-            .api()
+        let mut request = api
             .list_call_histories()
             .page(number.max(1))
             .limit(u64::from(self.page_size));
@@ -238,24 +254,12 @@ impl ListCallHistories {
             .map(|ids| serde_json::Value::from(ids.clone()).to_string());
         request = set(request, ids, |b, v| b.call_ids(v));
         let range = (f.from.is_some() || f.to.is_some()).then(|| date_range_json(f.from, f.to));
-        request = set(request, range, |b, v| b.date_range(v));
-        let (items, body) = self
-            .client
-            .run(&format!("page {number}"), true, request.send())
-            .await?;
-        Ok(Page {
-            number,
-            items: raw_items(items, &body)?,
-        })
+        set(request, range, |b, v| b.date_range(v))
     }
 
     /// The pages, each requested only when the previous one has been taken.
     pub fn pages(self) -> BoxStream<'static, Result<Page, Error>> {
-        let state = Paging {
-            next: Some(self.first_page),
-            taken: 0,
-            previous: None,
-        };
+        let state = Paging::new(self.first_page);
         stream::unfold((self, state), |(list, mut state)| async move {
             let number = state.next.take()?;
             let page = match list.page(number).await {
@@ -294,15 +298,44 @@ impl ListCallHistories {
     }
 }
 
+/// How many page fingerprints a listing remembers: 8 bytes each, so at most 512 KiB
+/// however long it runs; a cycle longer than this many pages goes unnoticed.
+const REMEMBERED_PAGES: usize = 65_536;
+
 /// Where a listing stands between pages.
 struct Paging {
     next: Option<u64>,
     taken: usize,
-    /// A fingerprint of the previous page, to catch a server that repeats it.
-    previous: Option<u64>,
+    /// Fingerprints of the pages seen, to end a listing whose pages repeat (A, B,
+    /// A, …) instead of paging forever; oldest first, for eviction.
+    seen: HashSet<u64>,
+    order: VecDeque<u64>,
 }
 
 impl Paging {
+    fn new(first: u64) -> Self {
+        Self {
+            next: Some(first),
+            taken: 0,
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Remembers a page; `false` if it was seen before.
+    fn remember(&mut self, fingerprint: u64) -> bool {
+        if !self.seen.insert(fingerprint) {
+            return false;
+        }
+        self.order.push_back(fingerprint);
+        if self.order.len() > REMEMBERED_PAGES
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.seen.remove(&oldest);
+        }
+        true
+    }
+
     /// Decides what to do with a fetched page: yield it (trimmed to `max_items`) and
     /// plan the next request, end the listing, or fail on a repeated page.
     fn accept(
@@ -314,14 +347,12 @@ impl Paging {
         if page.is_empty() {
             return Ok(None);
         }
-        let fingerprint = fingerprint(&page);
-        if self.previous == Some(fingerprint) {
+        if !self.remember(fingerprint(&page)) {
             return Err(Error::Pagination {
                 page: page.number,
-                reason: "the server returned the same items as for the previous page".into(),
+                reason: "the server returned the same items as for an earlier page".into(),
             });
         }
-        self.previous = Some(fingerprint);
         let full = page.len() >= page_size as usize;
         if let Some(max) = max {
             page.items.truncate(max.saturating_sub(self.taken));
@@ -400,11 +431,9 @@ mod tests {
     }
 
     fn paging() -> Paging {
-        Paging {
-            next: None,
-            taken: 0,
-            previous: None,
-        }
+        let mut paging = Paging::new(1);
+        paging.next = None;
+        paging
     }
 
     #[test]
@@ -449,6 +478,27 @@ mod tests {
         p.accept(page(1, &["a", "b"]), 2, None).unwrap();
         let err = p.accept(page(2, &["a", "b"]), 2, None).unwrap_err();
         assert!(matches!(err, Error::Pagination { page: 2, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_cycle_of_pages_is_an_error_when_it_comes_round() {
+        let mut p = paging();
+        p.accept(page(1, &["a", "b"]), 2, None).unwrap();
+        p.accept(page(2, &["c", "d"]), 2, None).unwrap();
+        let err = p.accept(page(3, &["a", "b"]), 2, None).unwrap_err();
+        assert!(matches!(err, Error::Pagination { page: 3, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn the_memory_of_pages_is_bounded() {
+        let mut p = paging();
+        for n in 0..(REMEMBERED_PAGES as u64 + 10) {
+            assert!(p.remember(n));
+        }
+        assert_eq!(p.seen.len(), REMEMBERED_PAGES);
+        assert_eq!(p.order.len(), REMEMBERED_PAGES);
+        assert!(p.remember(0), "the oldest fingerprint was forgotten");
+        assert!(!p.remember(REMEMBERED_PAGES as u64 + 9));
     }
 
     #[test]

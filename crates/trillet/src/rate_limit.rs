@@ -1,8 +1,11 @@
-//! The client-side rate limit: one `governor` limiter per client, shared by its clones,
-//! awaited before every attempt so a batch stays under the API's limit by itself.
+//! When a client may send: its rate limit (one `governor` limiter shared by its
+//! clones, awaited before every attempt so a batch stays under the API's limit by
+//! itself) and the pause a server's `Retry-After` or `reset_at` puts on all of them.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -91,6 +94,46 @@ impl Limiter {
     }
 }
 
+/// A pause of every call of a client (and its clones) until an instant, set when the
+/// API asks for a wait, so the other requests of a batch wait it out instead of each
+/// discovering the limit with a 429 of its own. Lock-free: one atomic read per attempt.
+#[derive(Clone, Debug)]
+pub(crate) struct Pause {
+    origin: Instant,
+    /// Nanoseconds after `origin` until which calls wait; 0 for none.
+    until: Arc<AtomicU64>,
+}
+
+impl Pause {
+    pub(crate) fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+            until: Arc::default(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Pauses the client for at least `wait` from now (a longer pause already set stays).
+    pub(crate) fn extend(&self, wait: Duration) {
+        let wait = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
+        let until = self.now().saturating_add(wait).max(1);
+        self.until.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// How long the pause still lasts, if it does.
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        let until = self.until.load(Ordering::Relaxed);
+        if until == 0 {
+            return None;
+        }
+        let now = self.now();
+        (until > now).then(|| Duration::from_nanos(until - now))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +158,24 @@ mod tests {
         // The burst of 2 is spent by the two clones together.
         let limiter = a.0.as_ref().unwrap();
         assert!(limiter.check().is_err());
+    }
+
+    #[test]
+    fn a_pause_is_shared_only_grows_and_never_overflows() {
+        let a = Pause::new();
+        let b = a.clone();
+        assert_eq!(a.remaining(), None);
+        a.extend(Duration::from_secs(60));
+        b.extend(Duration::from_secs(1));
+        let rest = b.remaining().unwrap();
+        assert!(
+            rest > Duration::from_secs(59) && rest <= Duration::from_secs(60),
+            "{rest:?}"
+        );
+        a.extend(Duration::MAX);
+        assert!(b.remaining().unwrap() > Duration::from_secs(100 * 365 * 86_400));
+        let c = Pause::new();
+        c.extend(Duration::ZERO);
+        assert_eq!(c.remaining(), None);
     }
 }

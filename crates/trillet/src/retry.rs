@@ -1,22 +1,29 @@
-//! When to retry and how long to wait: full-jitter exponential backoff (via `backon`),
-//! overridden upward by the server's own hints (`Retry-After`, the envelope's `reset_at`).
+//! When to retry and how long to wait, as plain data: full-jitter exponential backoff
+//! (the schedule from `backon`), raised to the server's own hints (`Retry-After`, the
+//! envelope's `reset_at`). What counts as retryable is [`Error::is_retryable`].
+//!
+//! [`Error::is_retryable`]: crate::Error::is_retryable
 
 use std::time::{Duration, SystemTime};
 
+use backon::BackoffBuilder;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// How failed requests are retried.
 ///
 /// The default follows the AWS SDKs' "standard" mode: 3 attempts in all, full-jitter
-/// exponential backoff from 200 ms doubling up to 20 s, and a server hint wins when
-/// it asks for a longer wait (capped by [`max_wait`](Self::max_wait)).
+/// exponential backoff from 200 ms doubling up to 20 s. A server hint wins when it
+/// asks for a longer wait; a hint longer than [`max_wait`](Self::max_wait) ends the
+/// call at once with [`Error::RateLimited`](crate::Error::RateLimited) or the API's 429,
+/// carrying the instant to retry. The time budget of a whole call is
+/// [`Timeouts::operation`](crate::Timeouts::operation).
 ///
 /// ```
 /// use std::time::Duration;
 /// let policy = trillet::RetryPolicy::default()
 ///     .max_attempts(5)
-///     .deadline(Duration::from_secs(30));
+///     .max_wait(Duration::from_secs(120));
 /// assert_eq!(policy.attempts(), 5);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +32,6 @@ pub struct RetryPolicy {
     pub(crate) initial_backoff: Duration,
     pub(crate) max_backoff: Duration,
     pub(crate) max_wait: Duration,
-    pub(crate) deadline: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -35,7 +41,6 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(20),
             max_wait: Duration::from_secs(60),
-            deadline: None,
         }
     }
 }
@@ -64,17 +69,11 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest wait a server hint (`Retry-After`, `reset_at`) may impose; a longer
-    /// hint is cut to this.
+    /// The longest wait the client accepts from a server (`Retry-After`, `reset_at`,
+    /// default 60 s). A longer one is never cut short: the call ends at once with the
+    /// instant the server named, and so does every call of the client until then.
     pub fn max_wait(mut self, wait: Duration) -> Self {
         self.max_wait = wait;
-        self
-    }
-
-    /// An overall time budget for one call, retries and waits included: no retry
-    /// starts whose wait would end past it.
-    pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
         self
     }
 
@@ -83,21 +82,25 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    pub(crate) fn backoff(&self) -> backon::ExponentialBuilder {
+    /// The planned (pre-jitter) backoffs between attempts, one per retry.
+    pub(crate) fn schedule(&self) -> backon::ExponentialBackoff {
         backon::ExponentialBuilder::default()
             .with_min_delay(self.initial_backoff)
             .with_max_delay(self.max_backoff)
             .with_factor(2.0)
             .with_max_times(self.max_attempts.saturating_sub(1) as usize)
+            .build()
     }
 
     /// The wait before the next attempt: full jitter over the planned backoff
-    /// (uniform in `0..=planned`), raised to the server's hint, capped by `max_wait`.
-    pub(crate) fn wait(&self, planned: Duration, hint: Option<Duration>) -> Duration {
+    /// (uniform in `0..=planned`), raised to the server's hint. `None` when the hint
+    /// is longer than `max_wait`: the call must end instead of waiting less.
+    pub(crate) fn wait(&self, planned: Duration, hint: Option<Duration>) -> Option<Duration> {
         let jittered = planned.mul_f64(fastrand::f64());
         match hint {
-            Some(hint) => jittered.max(hint.min(self.max_wait)),
-            None => jittered,
+            Some(hint) if hint > self.max_wait => None,
+            Some(hint) => Some(jittered.max(hint)),
+            None => Some(jittered),
         }
     }
 }
@@ -110,9 +113,17 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 
 /// The wait a response asks for: the later of `Retry-After` (delta-seconds or an
 /// HTTP-date) and the envelope's `reset_at`, measured from `now`.
-pub(crate) fn server_hint(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Option<Duration> {
+pub(crate) fn server_hint(
+    headers: &HeaderMap,
+    reset_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: SystemTime,
+) -> Option<Duration> {
     let header = retry_after(headers, now);
-    let reset = reset_at(body).and_then(|at| SystemTime::from(at).duration_since(now).ok());
+    let reset = reset_at.map(|at| {
+        SystemTime::from(at)
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO)
+    });
     match (header, reset) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
@@ -137,14 +148,6 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// The envelope's `error.reset_at`, read with the generated model.
-pub(crate) fn reset_at(body: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
-    serde_json::from_slice::<trillet_api::types::ErrorEnvelope>(body)
-        .ok()?
-        .error
-        .reset_at
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +168,10 @@ mod tests {
         let past = httpdate::fmt_http_date(now() - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past, now()), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now()), None);
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now()),
+            Some(Duration::from_secs(u64::MAX))
+        );
     }
 
     #[test]
@@ -172,35 +179,45 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
         let reset = chrono::DateTime::<chrono::Utc>::from(now() + Duration::from_secs(5));
-        let body = format!(
-            r#"{{"error":{{"code":"rate_limit_exceeded","message":"m","reset_at":"{}"}}}}"#,
-            reset.to_rfc3339()
-        );
         assert_eq!(
-            server_hint(&headers, body.as_bytes(), now()),
+            server_hint(&headers, Some(reset), now()),
             Some(Duration::from_secs(5))
         );
         assert_eq!(
-            server_hint(&headers, b"<html>", now()),
+            server_hint(&headers, None, now()),
             Some(Duration::from_secs(2))
         );
-        assert_eq!(server_hint(&HeaderMap::new(), b"", now()), None);
+        assert_eq!(server_hint(&HeaderMap::new(), None, now()), None);
     }
 
     #[test]
-    fn waits_are_jittered_below_the_plan_raised_to_hints_and_capped() {
+    fn waits_are_jittered_below_the_plan_raised_to_hints_and_never_cut() {
         let policy = RetryPolicy::default().max_wait(Duration::from_secs(10));
         for _ in 0..100 {
-            assert!(policy.wait(Duration::from_secs(1), None) <= Duration::from_secs(1));
+            let wait = policy.wait(Duration::from_secs(1), None).unwrap();
+            assert!(wait <= Duration::from_secs(1));
         }
         assert!(
-            policy.wait(Duration::from_secs(1), Some(Duration::from_secs(3)))
+            policy
+                .wait(Duration::from_secs(1), Some(Duration::from_secs(3)))
+                .unwrap()
                 >= Duration::from_secs(3)
         );
         assert_eq!(
             policy.wait(Duration::ZERO, Some(Duration::from_secs(3600))),
-            Duration::from_secs(10)
+            None
         );
+        let unbounded = RetryPolicy::default().max_wait(Duration::MAX);
+        assert_eq!(
+            unbounded.wait(Duration::MAX, Some(Duration::MAX)),
+            Some(Duration::MAX)
+        );
+    }
+
+    #[test]
+    fn the_schedule_has_one_backoff_per_retry() {
+        assert_eq!(RetryPolicy::default().max_attempts(4).schedule().count(), 3);
+        assert_eq!(RetryPolicy::none().schedule().count(), 0);
     }
 
     #[test]

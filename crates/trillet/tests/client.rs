@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::Response;
 use common::{KEY, WORKSPACE, client, envelope, get_a, json, record, serve};
 use futures_util::StreamExt;
-use trillet::{Error, RateLimit, RetryPolicy};
+use trillet::{Error, RateLimit, RetryPolicy, Timeouts};
 
 /// A server answering 503 twice, then record `a`.
 async fn unavailable_twice_then_record() -> common::Server {
@@ -239,7 +239,7 @@ async fn a_hint_beyond_the_deadline_stops_retrying() {
     .await;
     let started = Instant::now();
     let err = client(&server.url)
-        .retry(RetryPolicy::default().deadline(Duration::from_secs(2)))
+        .timeouts(Timeouts::default().operation(Duration::from_secs(2)))
         .build()
         .unwrap()
         .call_history("a")
@@ -435,7 +435,7 @@ async fn a_server_that_never_answers_times_out_within_the_configured_time() {
     });
     let started = Instant::now();
     let err = client(&url)
-        .timeout(Duration::from_millis(300))
+        .timeouts(Timeouts::default().attempt(Duration::from_millis(300)))
         .retry(
             RetryPolicy::default()
                 .max_attempts(2)

@@ -205,3 +205,41 @@ async fn raw_items_keep_the_servers_exact_json() {
     );
     assert_eq!(items[1].record().cost, Some(0.1));
 }
+
+#[tokio::test]
+async fn pages_that_cycle_between_two_answers_end_the_listing() {
+    // Pages alternate A, B, A, B, ...: each differs from the one before it.
+    let server = serve(|_, seen| {
+        let odd = query_param(seen, "page")
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(1)
+            % 2
+            == 1;
+        let body = if odd {
+            r#"[{"_id":"a1"},{"_id":"a2"}]"#
+        } else {
+            r#"[{"_id":"b1"},{"_id":"b2"}]"#
+        };
+        json(200, body)
+    })
+    .await;
+    let results: Vec<_> = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client(&server.url)
+            .build()
+            .unwrap()
+            .list_call_histories()
+            .page_size(2)
+            .stream()
+            .collect(),
+    )
+    .await
+    .expect("the listing never ended");
+    assert_eq!(results.len(), 5, "4 items, then the error");
+    assert!(
+        matches!(results.last(), Some(Err(Error::Pagination { page: 3, .. }))),
+        "{:?}",
+        results.last()
+    );
+    assert_eq!(server.requests().len(), 3);
+}

@@ -2,39 +2,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{KEY, client, envelope, serve};
+use common::{Captured, KEY, client, envelope, serve};
 use trillet::RetryPolicy;
-
-/// Collects everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn debug_display_and_trace_logs_never_contain_the_key() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::install(tracing::Level::TRACE);
 
     let server = serve(|n, _| {
         if n == 0 {
@@ -49,10 +22,10 @@ async fn debug_display_and_trace_logs_never_contain_the_key() {
     let client = builder.build().unwrap();
     let err = client.call_history("a").await.unwrap_err();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     // The logs are really there (a span per request with its attempt and status) ...
     assert!(
-        logs.contains("trillet.request"),
+        logs.contains("trillet.call"),
         "no request span logged:\n{logs}"
     );
     assert!(logs.contains("retrying"), "no retry logged:\n{logs}");

@@ -118,3 +118,101 @@ pub fn query_param(seen: &Seen, name: &str) -> Option<String> {
 pub async fn get_a(url: &str) -> Result<trillet::CallHistory, trillet::Error> {
     client(url).build().unwrap().call_history("a").await
 }
+
+/// A raw TCP server that reads each request head and answers connection `n` with
+/// `replies[n]` (the last one again after that), byte for byte, then closes: for
+/// responses no HTTP server library would send.
+pub struct RawServer {
+    pub url: String,
+    pub connections: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl RawServer {
+    /// The request heads received, one per connection.
+    pub fn heads(&self) -> Vec<String> {
+        self.connections
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .collect()
+    }
+}
+
+pub async fn raw_server(replies: Vec<Vec<u8>>) -> RawServer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let log = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = {
+                let mut log = log.lock().unwrap();
+                log.push(Vec::new());
+                log.len() - 1
+            };
+            let reply = replies[n.min(replies.len() - 1)].clone();
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                // A TLS ClientHello (0x16) has no blank line: answer it at once.
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.first() != Some(&0x16) {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                log.lock().unwrap()[n] = head;
+                let _ = socket.write_all(&reply).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    RawServer { url, connections }
+}
+
+/// A complete 200 response with `body` as JSON.
+pub fn http_ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Collects everything a `tracing` subscriber writes, as a test would read a log.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Captures the current thread's events up to `level` while the guard lives.
+    pub fn install(level: tracing::Level) -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Self::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
