@@ -42,14 +42,7 @@ async fn both_headers_are_sent_on_every_request_including_retries() {
 async fn a_redirect_to_another_origin_never_receives_the_key() {
     let elsewhere = serve(|_, _| record("stolen")).await;
     let target = format!("{}/v2/api/call-history/a", elsewhere.url);
-    let origin = serve(move |_, _| {
-        Response::builder()
-            .status(302)
-            .header("location", target.clone())
-            .body(Body::empty())
-            .unwrap()
-    })
-    .await;
+    let origin = serve(move |_, _| common::redirect(302, &target)).await;
     let err = get_a(&origin.url).await.unwrap_err();
     assert!(matches!(err, Error::Redirect { .. }), "{err:?}");
     assert!(err.to_string().contains("not followed"), "{err}");
@@ -68,11 +61,7 @@ async fn a_redirect_to_another_origin_never_receives_the_key() {
 async fn a_same_origin_redirect_is_followed_with_the_headers() {
     let server = serve(|n, _| {
         if n == 0 {
-            Response::builder()
-                .status(307)
-                .header("location", "/v2/api/call-history/b")
-                .body(Body::empty())
-                .unwrap()
+            common::redirect(307, "/v2/api/call-history/b")
         } else {
             record("b")
         }
@@ -424,15 +413,7 @@ async fn an_oversized_body_is_refused_without_reading_it_all() {
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_within_the_configured_time() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    // Accepts connections and never writes a byte.
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let url = common::silent_server().await;
     let started = Instant::now();
     let err = client(&url)
         .timeouts(Timeouts::default().attempt(Duration::from_millis(300)))

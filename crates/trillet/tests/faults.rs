@@ -11,8 +11,6 @@ use std::error::Error as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::body::Body;
-use axum::http::Response;
 use common::{client, envelope, http_ok, json, raw_server, record, serve};
 use futures_util::StreamExt;
 use trillet::{Error, RedirectProblem, RetryPolicy, Timeouts, TransportCause};
@@ -204,14 +202,7 @@ async fn a_tls_handshake_with_a_plain_http_server_is_a_tls_error_and_not_retried
 
 #[tokio::test]
 async fn a_redirect_loop_on_the_same_url_is_called_a_loop() {
-    let server = serve(|_, seen| {
-        Response::builder()
-            .status(302)
-            .header("location", seen.path.clone())
-            .body(Body::empty())
-            .unwrap()
-    })
-    .await;
+    let server = serve(|_, seen| common::redirect(302, &seen.path.clone())).await;
     let err = two_attempts(&server.url)
         .call_history("a")
         .await
@@ -233,14 +224,7 @@ async fn a_redirect_loop_on_the_same_url_is_called_a_loop() {
 
 #[tokio::test]
 async fn a_same_origin_redirect_the_http_client_did_not_follow_is_not_called_cross_origin() {
-    let server = serve(|_, _| {
-        Response::builder()
-            .status(301)
-            .header("location", "/v2/api/call-history/b")
-            .body(Body::empty())
-            .unwrap()
-    })
-    .await;
+    let server = serve(|_, _| common::redirect(301, "/v2/api/call-history/b")).await;
     let http = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -461,14 +445,7 @@ async fn the_operation_deadline_covers_retries_and_waits() {
 
 #[tokio::test]
 async fn an_attempt_timeout_is_cut_to_what_the_deadline_leaves() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let url = common::silent_server().await;
     let started = Instant::now();
     let err = client(&url)
         .timeouts(
