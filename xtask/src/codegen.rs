@@ -10,12 +10,16 @@ use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeIm
 pub const SPEC_PATH: &str = "spec/trillet.yaml";
 pub const OUTPUT_PATH: &str = "crates/trillet-api/src/generated.rs";
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let check = match args {
-        [] => false,
-        [flag] if flag == "--check" => true,
-        _ => return Err("usage: cargo xtask codegen [--check]".into()),
-    };
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Generate in memory and fail, naming the first differing line, if the
+    /// checked-in file differs (stale or edited by hand); write nothing.
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(args: &Args) -> Result<(), String> {
+    let check = args.check;
     let root = crate::workspace_root();
     let started = Instant::now();
     let spec_text = std::fs::read_to_string(root.join(SPEC_PATH))
