@@ -27,6 +27,8 @@ mod schema;
 
 #[cfg(test)]
 mod catalogue;
+#[cfg(test)]
+mod oracle;
 
 use std::process::ExitCode;
 
