@@ -115,7 +115,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let mut rows: Vec<Value> = report["rows"].as_array().cloned().unwrap_or_default();
     rows.push(codegen_row(&codegen));
     let markdown = render(
-        &options,
+        options,
         &rows,
         &report,
         criterion_medians.as_ref(),

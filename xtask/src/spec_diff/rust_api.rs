@@ -401,6 +401,12 @@ pub fn short(text: &str) -> String {
     out
 }
 
+/// [`code_without_docs`] of source text (comments are not tokens either).
+#[cfg(test)]
+pub fn code_without_docs_text(code: &str) -> Result<String, String> {
+    Ok(code_without_docs(&parse(code)?))
+}
+
 /// The file's tokens without doc comments: equal on both sides when only
 /// documentation changed.
 fn code_without_docs(file: &syn::File) -> String {
