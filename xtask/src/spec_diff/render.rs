@@ -232,6 +232,31 @@ fn markdown_effect(out: &mut String, files: &[super::effect::FileEffect]) {
     );
 }
 
+fn quote(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
+}
+
+/// A JSON array of flat objects, one per line, the array's brackets at `indent`.
+fn json_lines<'a, const N: usize>(
+    rows: impl Iterator<Item = [(&'a str, &'a str); N]>,
+    indent: usize,
+) -> String {
+    let lines: Vec<String> = rows
+        .map(|fields| {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| format!("{}: {}", quote(key), quote(value)))
+                .collect();
+            format!("{:indent$}  {{{}}}", "", fields.join(", "))
+        })
+        .collect();
+    if lines.is_empty() {
+        "[]".to_string()
+    } else {
+        format!("[\n{}\n{:indent$}]", lines.join(",\n"), "")
+    }
+}
+
 /// Safe inside a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -241,45 +266,30 @@ fn cell(text: &str) -> String {
 /// "rust":{"semver","changes":[{"semver","kind","path","message"}]}}`, keys in that
 /// order, one finding or change per line.
 fn json(report: &Report) -> String {
-    let quote = |s: &str| Value::String(s.to_string()).to_string();
-    let findings: Vec<String> = report
-        .findings
-        .iter()
-        .map(|f| {
-            format!(
-                "    {{\"id\": {}, \"severity\": {}, \"pointer\": {}, \"message\": {}}}",
-                quote(&f.id),
-                quote(f.severity.as_str()),
-                quote(&f.pointer),
-                quote(&f.message)
-            )
-        })
-        .collect();
-    let findings = if findings.is_empty() {
-        "[]".to_string()
-    } else {
-        format!("[\n{}\n  ]", findings.join(",\n"))
-    };
+    let findings = json_lines(
+        report.findings.iter().map(|f| {
+            [
+                ("id", f.id.as_str()),
+                ("severity", f.severity.as_str()),
+                ("pointer", &f.pointer),
+                ("message", &f.message),
+            ]
+        }),
+        2,
+    );
     let rust = match &report.rust {
         Verdict::Compared(api) => {
-            let changes: Vec<String> = api
-                .changes
-                .iter()
-                .map(|c| {
-                    format!(
-                        "      {{\"semver\": {}, \"kind\": {}, \"path\": {}, \"message\": {}}}",
-                        quote(c.bump.as_str()),
-                        quote(c.kind),
-                        quote(&c.path),
-                        quote(&c.message)
-                    )
-                })
-                .collect();
-            let changes = if changes.is_empty() {
-                "[]".to_string()
-            } else {
-                format!("[\n{}\n    ]", changes.join(",\n"))
-            };
+            let changes = json_lines(
+                api.changes.iter().map(|c| {
+                    [
+                        ("semver", c.bump.as_str()),
+                        ("kind", c.kind),
+                        ("path", &c.path),
+                        ("message", &c.message),
+                    ]
+                }),
+                4,
+            );
             format!(
                 "{{\n    \"semver\": {},\n    \"changes\": {changes}\n  }}",
                 quote(api.semver.as_str())
