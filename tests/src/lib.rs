@@ -120,3 +120,9 @@ pub fn config(default_cases: u32) -> ProptestConfig {
         ..ProptestConfig::default()
     }
 }
+
+/// The workspace README's Rust examples, compiled (and run, unless marked
+/// `no_run`) by `cargo test --doc -p trillet-tests`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;

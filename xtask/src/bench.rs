@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick] [--no-criterion]`: the performance budget, measured
+//! `cargo xtask bench [--quick] [--no-criterion] [--locked]`: the performance budget, measured
 //! side by side, as one table (printed, and written to `target/bench-report.md`).
 //!
 //! 1. builds `trillet-bench` (the harness) and `trillet` (the CLI), in release
@@ -21,37 +21,25 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-criterion] [--locked]";
-
 /// The codegen budget, in seconds.
 const CODEGEN_GOAL_SECS: f64 = 2.0;
 
-struct Options {
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Smoke test: dev profile, a few rounds, no criterion; never fails on a ratio.
+    #[arg(long)]
     quick: bool,
-    criterion: bool,
-    /// Passed on to cargo, as CI does.
+    /// Skip the criterion benches (their medians are only a cross-check).
+    #[arg(long)]
+    no_criterion: bool,
+    /// Pass `--locked` on to cargo, as CI does.
+    #[arg(long)]
     locked: bool,
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut options = Options {
-        quick: false,
-        criterion: true,
-        locked: false,
-    };
-    for arg in args {
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--no-criterion" => options.criterion = false,
-            "--locked" => options.locked = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-        }
-    }
-    let criterion = options.criterion && !options.quick;
+pub fn run(args: &Args) -> Result<(), String> {
+    let options = args;
+    let criterion = !options.no_criterion && !options.quick;
     let root = crate::workspace_root();
     let target = target_dir(&root);
     let profile_dir = target.join(if options.quick { "debug" } else { "release" });
@@ -127,7 +115,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut rows: Vec<Value> = report["rows"].as_array().cloned().unwrap_or_default();
     rows.push(codegen_row(&codegen));
     let markdown = render(
-        &options,
+        options,
         &rows,
         &report,
         criterion_medians.as_ref(),
@@ -312,7 +300,7 @@ struct Machine {
 }
 
 fn render(
-    options: &Options,
+    options: &Args,
     rows: &[Value],
     report: &Value,
     criterion: Option<&Vec<(String, f64)>>,

@@ -1,6 +1,7 @@
 //! `cargo xtask codegen [--check]`: spec/trillet.yaml → crates/trillet-api/src/generated.rs
 //! with progenitor, formatted by prettyplease, byte-for-byte deterministic.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -9,12 +10,16 @@ use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeIm
 pub const SPEC_PATH: &str = "spec/trillet.yaml";
 pub const OUTPUT_PATH: &str = "crates/trillet-api/src/generated.rs";
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let check = match args {
-        [] => false,
-        [flag] if flag == "--check" => true,
-        _ => return Err("usage: cargo xtask codegen [--check]".into()),
-    };
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Generate in memory and fail, naming the first differing line, if the
+    /// checked-in file differs (stale or edited by hand); write nothing.
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(args: &Args) -> Result<(), String> {
+    let check = args.check;
     let root = crate::workspace_root();
     let started = Instant::now();
     let spec_text = std::fs::read_to_string(root.join(SPEC_PATH))
@@ -47,8 +52,9 @@ pub fn generate(spec_text: &str) -> Result<String, String> {
     let tokens = generator
         .generate_tokens(&spec)
         .map_err(|e| format!("progenitor could not generate a client: {e}"))?;
-    let file: syn::File = syn::parse2(tokens)
+    let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    evolve(&mut file);
     Ok(format!(
         "{}{}",
         header(spec_text),
@@ -72,6 +78,177 @@ fn settings() -> GenerationSettings {
         // body limit): crates/trillet-api/src/transport.rs.
         .with_inner_type(quote::quote!(crate::transport::Hooks));
     settings
+}
+
+/// Post-processing for what the generator has no setting for (progenitor passes
+/// derives to typify but not attributes), so that the models evolve additively:
+///
+/// - every public struct and enum is `#[non_exhaustive]`: a downstream crate cannot
+///   write a struct literal or an exhaustive `match`, so a new property, enum value
+///   or operation is a minor change for it;
+/// - a model whose every field is an `Option`, a `Vec` or a map derives `Default`
+///   (construct it, then assign the fields you have);
+/// - a model builder's maps and arrays start empty instead of "no value supplied",
+///   so `X::builder().field(v).try_into()` needs only the required properties.
+pub(crate) fn evolve(file: &mut syn::File) {
+    evolve_items(&mut file.items, &mut Vec::new());
+}
+
+fn evolve_items(items: &mut [syn::Item], path: &mut Vec<String>) {
+    let in_models = path.as_slice() == ["types"];
+    let in_model_builders = path.as_slice() == ["types", "builder"];
+    let manual_default: BTreeSet<String> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Impl(imp) if implements(imp, "Default") => self_type_name(imp),
+            _ => None,
+        })
+        .collect();
+    // builder name -> its fields that hold a map or an array
+    let containers: BTreeMap<String, BTreeSet<String>> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) if in_model_builders => Some((
+                s.ident.to_string(),
+                s.fields
+                    .iter()
+                    .filter(|f| result_ok_type(&f.ty).is_some_and(is_container))
+                    .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect();
+    for item in items {
+        match item {
+            syn::Item::Struct(s) if is_public(&s.vis) => {
+                mark_non_exhaustive(&mut s.attrs);
+                let defaultable = s.fields.iter().all(|f| {
+                    last_segment(&f.ty).is_some_and(|seg| {
+                        seg == "Option"
+                            || matches!(seg.as_str(), "Vec" | "Map" | "HashMap" | "BTreeMap")
+                    })
+                });
+                let name = s.ident.to_string();
+                if in_models
+                    && !s.fields.is_empty()
+                    && defaultable
+                    && !manual_default.contains(&name)
+                {
+                    add_derive(&mut s.attrs, "Default");
+                }
+            }
+            syn::Item::Enum(e) if is_public(&e.vis) => mark_non_exhaustive(&mut e.attrs),
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &mut m.content {
+                    path.push(m.ident.to_string());
+                    evolve_items(inner, path);
+                    path.pop();
+                }
+            }
+            syn::Item::Impl(imp) if in_model_builders && implements(imp, "Default") => {
+                let fields = self_type_name(imp).and_then(|name| containers.get(&name));
+                if let Some(fields) = fields {
+                    start_empty(imp, fields);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_public(vis: &syn::Visibility) -> bool {
+    matches!(vis, syn::Visibility::Public(_))
+}
+
+fn implements(imp: &syn::ItemImpl, trait_name: &str) -> bool {
+    imp.trait_
+        .as_ref()
+        .and_then(|(path, _)| path.segments.last())
+        .is_some_and(|seg| seg.ident == trait_name)
+}
+
+fn self_type_name(imp: &syn::ItemImpl) -> Option<String> {
+    last_segment(&imp.self_ty)
+}
+
+fn last_segment(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|seg| seg.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// `T` of a builder field's `Result<T, String>`.
+fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last().filter(|seg| seg.ident == "Result")?;
+    let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+fn is_container(ty: &syn::Type) -> bool {
+    last_segment(ty)
+        .is_some_and(|seg| matches!(seg.as_str(), "Vec" | "Map" | "HashMap" | "BTreeMap"))
+}
+
+fn mark_non_exhaustive(attrs: &mut Vec<syn::Attribute>) {
+    if attrs.iter().any(|a| a.path().is_ident("non_exhaustive")) {
+        return;
+    }
+    attrs.push(syn::parse_quote!(#[non_exhaustive]));
+}
+
+fn add_derive(attrs: &mut [syn::Attribute], name: &str) {
+    use syn::punctuated::Punctuated;
+    let Some(attr) = attrs.iter_mut().find(|a| a.path().is_ident("derive")) else {
+        return;
+    };
+    let Ok(mut list) =
+        attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+    else {
+        return;
+    };
+    if list
+        .iter()
+        .any(|p| p.segments.last().is_some_and(|s| s.ident == name))
+    {
+        return;
+    }
+    let ident: syn::Ident = quote::format_ident!("{name}");
+    let mut paths: Vec<syn::Path> = list.into_iter().collect();
+    // After `Debug`, as typify orders its derives (serde first, then by name).
+    let at = paths
+        .iter()
+        .position(|p| p.is_ident("Debug"))
+        .map_or(paths.len(), |i| i + 1);
+    paths.insert(at, ident.into());
+    list = paths.into_iter().collect();
+    *attr = syn::parse_quote!(#[derive(#list)]);
+}
+
+/// In a builder's `Default`, `field: Err("no value supplied for field")` becomes
+/// `field: Ok(Default::default())` for the given map and array fields.
+fn start_empty(imp: &mut syn::ItemImpl, fields: &BTreeSet<String>) {
+    for item in &mut imp.items {
+        let syn::ImplItem::Fn(f) = item else { continue };
+        let Some(syn::Stmt::Expr(syn::Expr::Struct(literal), None)) = f.block.stmts.last_mut()
+        else {
+            continue;
+        };
+        for field in &mut literal.fields {
+            if let syn::Member::Named(ident) = &field.member
+                && fields.contains(&ident.to_string())
+            {
+                field.expr = syn::parse_quote!(Ok(Default::default()));
+            }
+        }
+    }
 }
 
 fn open_enum_impls() -> impl Iterator<Item = TypeImpl> {
@@ -157,6 +334,76 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("// tweak"), "{message}");
+    }
+
+    /// (path, kind, attributes) of every struct and enum in the generated file.
+    fn types_in(items: &[syn::Item], path: &str, out: &mut Vec<(String, Vec<String>)>) {
+        use quote::ToTokens;
+        for item in items {
+            let (name, attrs) = match item {
+                syn::Item::Struct(s) => (s.ident.to_string(), &s.attrs),
+                syn::Item::Enum(e) => (e.ident.to_string(), &e.attrs),
+                syn::Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        types_in(inner, &format!("{path}{}::", m.ident), out);
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let attrs = attrs
+                .iter()
+                .map(|a| a.to_token_stream().to_string().replace(' ', ""))
+                .collect();
+            out.push((format!("{path}{name}"), attrs));
+        }
+    }
+
+    fn generated_types(spec: &str) -> Vec<(String, Vec<String>)> {
+        let code = generate(spec).unwrap();
+        let file = syn::parse_file(&code).unwrap();
+        let mut out = Vec::new();
+        types_in(&file.items, "", &mut out);
+        out
+    }
+
+    #[test]
+    fn every_generated_struct_and_enum_is_non_exhaustive() {
+        let types = generated_types(trillet_spec::SPEC_YAML);
+        assert!(types.len() > 10, "{types:?}");
+        let open: Vec<&String> = types
+            .iter()
+            .filter(|(_, attrs)| !attrs.iter().any(|a| a == "#[non_exhaustive]"))
+            .map(|(name, _)| name)
+            .collect();
+        assert!(open.is_empty(), "not #[non_exhaustive]: {open:?}");
+    }
+
+    #[test]
+    fn models_whose_fields_are_all_optional_derive_default_and_others_do_not() {
+        let types = generated_types(trillet_spec::SPEC_YAML);
+        let derives_default = |name: &str| {
+            let (_, attrs) = types.iter().find(|(n, _)| n == name).unwrap();
+            attrs
+                .iter()
+                .any(|a| a.starts_with("#[derive(") && a.contains(",Default,"))
+        };
+        assert!(derives_default("types::CallHistory"));
+        assert!(derives_default("types::CallCost"));
+        assert!(derives_default("types::FunctionCall"));
+        // `code` and `message` are required; the path parameter has a minLength.
+        assert!(!derives_default("types::ApiError"));
+        assert!(!derives_default("types::ErrorEnvelope"));
+        assert!(!derives_default("types::GetCallHistoryCallHistoryId"));
+    }
+
+    #[test]
+    fn model_builders_start_maps_and_arrays_empty_and_still_demand_required_fields() {
+        let code = generate(trillet_spec::SPEC_YAML).unwrap();
+        assert!(!code.contains("no value supplied for extra"), "extra");
+        assert!(!code.contains("no value supplied for function_calls"));
+        assert!(code.contains("code: Err(\"no value supplied for code\".to_string())"));
+        assert!(code.contains("error: Err(\"no value supplied for error\".to_string())"));
     }
 
     #[test]

@@ -24,19 +24,26 @@ impl std::fmt::Display for Finding {
     }
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The spec to check [default: spec/trillet.yaml]
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// The example records to validate against it [default: spec/examples]
+    #[arg(long, value_name = "DIR")]
+    examples: Option<PathBuf>,
+}
+
+pub fn run(args: &Args) -> Result<(), String> {
     let root = crate::workspace_root();
-    let mut spec_path = root.join(crate::codegen::SPEC_PATH);
-    let mut examples_dir = root.join("spec/examples");
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let value = rest.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--spec" => spec_path = PathBuf::from(value?),
-            "--examples" => examples_dir = PathBuf::from(value?),
-            _ => return Err("usage: cargo xtask lint [--spec FILE] [--examples DIR]".into()),
-        }
-    }
+    let spec_path = args
+        .spec
+        .clone()
+        .unwrap_or_else(|| root.join(crate::codegen::SPEC_PATH));
+    let examples_dir = args
+        .examples
+        .clone()
+        .unwrap_or_else(|| root.join("spec/examples"));
     let spec_text = std::fs::read_to_string(&spec_path)
         .map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
     let examples = read_examples(&examples_dir)?;

@@ -245,7 +245,7 @@ fn identical_refs_give_no_findings() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         stdout(&out),
-        "{\n  \"findings\": [],\n  \"summary\": {\"breaking\": 0, \"warning\": 0, \"info\": 0}\n}\n"
+        "{\n  \"findings\": [],\n  \"summary\": {\"breaking\": 0, \"warning\": 0, \"info\": 0},\n  \"rust\": {\n    \"semver\": \"none\",\n    \"changes\": []\n  }\n}\n"
     );
 }
 
@@ -321,5 +321,9 @@ fn unknown_refs_and_invalid_specs_are_errors_with_status_1() {
 
     let out = spec_diff(&repo.0, &["--head", "HEAD"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--base is required"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("required arguments were not provided") && stderr.contains("--base"),
+        "{stderr}"
+    );
 }

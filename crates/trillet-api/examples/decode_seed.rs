@@ -3,10 +3,12 @@
 
 use trillet_api::types::CallHistory;
 
-const SEED: &str = include_str!("../../../spec/examples/call-history.seed.json");
-
-fn main() -> Result<(), serde_json::Error> {
-    let record: CallHistory = serde_json::from_str(SEED)?;
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (_, seed) = trillet_spec::EXAMPLE_FILES
+        .iter()
+        .find(|(name, _)| *name == "call-history.seed.json")
+        .ok_or("trillet-spec has no seed example")?;
+    let record: CallHistory = serde_json::from_str(seed)?;
     println!("{}", serde_json::to_string_pretty(&record)?);
     Ok(())
 }

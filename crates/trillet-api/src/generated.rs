@@ -18,9 +18,11 @@ on the agent's configuration; all of them are kept.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct AnalyzedData {
         ///An analysis result, as in the reference example.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -42,6 +44,7 @@ on the agent's configuration; all of them are kept.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct ApiError {
         ///A machine-readable error code, for example `rate_limit_exceeded`.
         pub code: ::std::string::String,
@@ -64,9 +67,11 @@ on the agent's configuration; all of them are kept.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct CallCost {
         ///The amount charged to the customer for the call.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -87,9 +92,11 @@ present; keys not listed here are kept.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct CallHistory {
         ///The agent that handled the call.
         #[serde(
@@ -197,9 +204,11 @@ always present; keys not listed here are kept.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct CallHistorySummary {
         ///The agent that handled the call. Its shape is not documented; it is kept as sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -274,6 +283,7 @@ always present; keys not listed here are kept.
         PartialOrd,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub enum CallType {
         #[serde(rename = "sip")]
         Sip,
@@ -325,6 +335,7 @@ always present; keys not listed here are kept.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct ErrorEnvelope {
         pub error: ApiError,
         #[serde(flatten)]
@@ -341,10 +352,12 @@ always present; keys not listed here are kept.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
     #[serde(transparent)]
+    #[non_exhaustive]
     pub struct FunctionCall(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
@@ -384,6 +397,7 @@ always present; keys not listed here are kept.
         schemars::JsonSchema
     )]
     #[serde(transparent)]
+    #[non_exhaustive]
     pub struct GetCallHistoryCallHistoryId(::std::string::String);
     impl ::std::ops::Deref for GetCallHistoryCallHistoryId {
         type Target = ::std::string::String;
@@ -438,6 +452,7 @@ always present; keys not listed here are kept.
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
+        #[non_exhaustive]
         pub struct AnalyzedData {
             additional_field: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -452,7 +467,7 @@ always present; keys not listed here are kept.
             fn default() -> Self {
                 Self {
                     additional_field: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -506,6 +521,7 @@ always present; keys not listed here are kept.
             }
         }
         #[derive(Clone, Debug)]
+        #[non_exhaustive]
         pub struct ApiError {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -524,7 +540,7 @@ always present; keys not listed here are kept.
                     code: Err("no value supplied for code".to_string()),
                     message: Err("no value supplied for message".to_string()),
                     reset_at: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -606,6 +622,7 @@ always present; keys not listed here are kept.
             }
         }
         #[derive(Clone, Debug)]
+        #[non_exhaustive]
         pub struct CallCost {
             customer_charge: ::std::result::Result<
                 ::std::option::Option<f64>,
@@ -620,7 +637,7 @@ always present; keys not listed here are kept.
             fn default() -> Self {
                 Self {
                     customer_charge: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -674,6 +691,7 @@ always present; keys not listed here are kept.
             }
         }
         #[derive(Clone, Debug)]
+        #[non_exhaustive]
         pub struct CallHistory {
             agent_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -773,7 +791,7 @@ always present; keys not listed here are kept.
                     to_phone_number: Ok(Default::default()),
                     updated_at: Ok(Default::default()),
                     workspace_id: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1073,6 +1091,7 @@ always present; keys not listed here are kept.
             }
         }
         #[derive(Clone, Debug)]
+        #[non_exhaustive]
         pub struct CallHistorySummary {
             agent: ::std::result::Result<
                 ::std::option::Option<::serde_json::Value>,
@@ -1152,7 +1171,7 @@ always present; keys not listed here are kept.
                     timestamp: Ok(Default::default()),
                     transcript: Ok(Default::default()),
                     variables: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1388,6 +1407,7 @@ always present; keys not listed here are kept.
             }
         }
         #[derive(Clone, Debug)]
+        #[non_exhaustive]
         pub struct ErrorEnvelope {
             error: ::std::result::Result<super::ApiError, ::std::string::String>,
             extra: ::std::result::Result<
@@ -1399,7 +1419,7 @@ always present; keys not listed here are kept.
             fn default() -> Self {
                 Self {
                     error: Err("no value supplied for error".to_string()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -1454,6 +1474,7 @@ always present; keys not listed here are kept.
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
+        #[non_exhaustive]
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
@@ -1497,6 +1518,7 @@ of `functionCalls` are open objects that may carry keys not listed here.
 
 
 Version: v2*/
+#[non_exhaustive]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -1638,6 +1660,7 @@ pub mod builder {
 
 [`Client::list_call_histories`]: super::Client::list_call_histories*/
     #[derive(Debug, Clone)]
+    #[non_exhaustive]
     pub struct ListCallHistories<'a> {
         client: &'a super::Client,
         agent_id: Result<Option<::std::string::String>, String>,
@@ -1943,6 +1966,7 @@ pub mod builder {
 
 [`Client::get_call_history`]: super::Client::get_call_history*/
     #[derive(Debug, Clone)]
+    #[non_exhaustive]
     pub struct GetCallHistory<'a> {
         client: &'a super::Client,
         call_history_id: Result<types::GetCallHistoryCallHistoryId, String>,

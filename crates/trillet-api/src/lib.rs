@@ -12,6 +12,51 @@
 //! Most users want the `trillet` crate, which adds authentication, retries, rate
 //! limiting and typed errors on top of this one.
 //!
+//! # Building models
+//!
+//! Every generated struct and enum is `#[non_exhaustive]`, so that a property, an
+//! enum value or an operation added to the spec is a minor release: outside this
+//! crate, a struct literal or an exhaustive `match` does not compile. Build a model
+//! instead with its builder (properties not set are `None`, maps and arrays start
+//! empty, required properties must be set) or, when every property is optional,
+//! from `Default` (then assign what you have):
+//!
+//! ```
+//! use trillet_api::types::{ApiError, CallCost, CallHistory, CallType};
+//!
+//! // A builder: each setter takes anything convertible into the field's type.
+//! let call: CallHistory = CallHistory::builder()
+//!     .id("65a7f3c2e4b0a1d2c3f4e5a6".to_string())
+//!     .status(trillet_api::Status::Completed)
+//!     .cost(CallCost::try_from(CallCost::builder().customer_charge(0.10))?)
+//!     .try_into()?;
+//! assert_eq!(call.id.as_deref(), Some("65a7f3c2e4b0a1d2c3f4e5a6"));
+//! assert!(call.extra.is_empty());
+//!
+//! // `Default`, then assignment: every property of `CallHistory` is optional.
+//! let mut draft = CallHistory::default();
+//! draft.summary = Some("Booked a table for two.".into());
+//! assert_eq!(draft.id, None);
+//!
+//! // A required property that is not set is an error, not a panic.
+//! let missing = ApiError::builder().code("rate_limit_exceeded".to_string());
+//! assert!(ApiError::try_from(missing).is_err());
+//!
+//! // Matching: patterns name the fields they need and end with `..`; enums need a
+//! // wildcard arm, so that new values are not a breaking change.
+//! let CallHistory { id, summary, .. } = &call;
+//! assert!(id.is_some() && summary.is_none());
+//! let kind = match CallType::Sip {
+//!     CallType::Sip => "sip",
+//!     CallType::Web => "web",
+//!     _ => "another kind",
+//! };
+//! assert_eq!(kind, "sip");
+//! # Ok::<(), trillet_api::types::error::ConversionError>(())
+//! ```
+//!
+//! # Decoding
+//!
 //! ```
 //! let record: trillet_api::types::CallHistory =
 //!     serde_json::from_str(r#"{"_id":"42","direction":"sideways"}"#)?;

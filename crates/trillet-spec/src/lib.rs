@@ -23,49 +23,49 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 /// The spec's text, as compiled into this crate.
-pub const SPEC_YAML: &str = include_str!("../../../spec/trillet.yaml");
+pub const SPEC_YAML: &str = include_str!("../spec/trillet.yaml");
 
 /// The spec's example records, as compiled into this crate: `(file name, text)`.
 pub const EXAMPLE_FILES: &[(&str, &str)] = &[
     (
         "call-history.seed.json",
-        include_str!("../../../spec/examples/call-history.seed.json"),
+        include_str!("../spec/examples/call-history.seed.json"),
     ),
     (
         "call-history.ongoing.json",
-        include_str!("../../../spec/examples/call-history.ongoing.json"),
+        include_str!("../spec/examples/call-history.ongoing.json"),
     ),
     (
         "call-history.unknown-fields.json",
-        include_str!("../../../spec/examples/call-history.unknown-fields.json"),
+        include_str!("../spec/examples/call-history.unknown-fields.json"),
     ),
     (
         "call-history.minimal.json",
-        include_str!("../../../spec/examples/call-history.minimal.json"),
+        include_str!("../spec/examples/call-history.minimal.json"),
     ),
     (
         "error.400.json",
-        include_str!("../../../spec/examples/error.400.json"),
+        include_str!("../spec/examples/error.400.json"),
     ),
     (
         "error.401.json",
-        include_str!("../../../spec/examples/error.401.json"),
+        include_str!("../spec/examples/error.401.json"),
     ),
     (
         "error.403.json",
-        include_str!("../../../spec/examples/error.403.json"),
+        include_str!("../spec/examples/error.403.json"),
     ),
     (
         "error.404.json",
-        include_str!("../../../spec/examples/error.404.json"),
+        include_str!("../spec/examples/error.404.json"),
     ),
     (
         "error.429.json",
-        include_str!("../../../spec/examples/error.429.json"),
+        include_str!("../spec/examples/error.429.json"),
     ),
     (
         "error.500.json",
-        include_str!("../../../spec/examples/error.500.json"),
+        include_str!("../spec/examples/error.500.json"),
     ),
 ];
 

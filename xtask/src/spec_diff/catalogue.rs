@@ -114,9 +114,9 @@ const RULES: &[&str] = &[
     "component-schema-removed",
 ];
 
-struct Case {
-    name: String,
-    base: String,
+pub(super) struct Case {
+    pub(super) name: String,
+    pub(super) base: String,
     base_patch: Vec<Value>,
     patch: Vec<Value>,
     expect: Vec<String>,
@@ -132,7 +132,7 @@ fn read_fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn cases() -> Vec<Case> {
+pub(super) fn cases() -> Vec<Case> {
     let list: Vec<Value> = serde_norway::from_str(&read_fixture("catalogue.yaml"))
         .unwrap_or_else(|e| panic!("catalogue.yaml: {e}"));
     let text = |case: &Value, key: &str| -> String {
@@ -267,18 +267,24 @@ fn diff(base_text: &str, head_text: &str) -> Result<Vec<Finding>, String> {
     compare(&base.doc, &head.doc)
 }
 
-fn run_case(case: &Case) -> Result<Vec<Finding>, String> {
+/// The two spec texts of a case: the base as YAML, the head as reordered JSON.
+/// `prepare` edits are applied to the fixture before the case's own edits.
+pub(super) fn sides(case: &Case, prepare: &[Value]) -> Result<(String, String), String> {
     let mut doc: Value =
         serde_norway::from_str(&read_fixture(&case.base)).map_err(|e| e.to_string())?;
-    for edit in &case.base_patch {
+    for edit in prepare.iter().chain(&case.base_patch) {
         apply(&mut doc, edit)?;
     }
-    // The base as YAML, the head as reordered JSON.
     let base_text = serde_norway::to_string(&doc).map_err(|e| e.to_string())?;
     for edit in &case.patch {
         apply(&mut doc, edit)?;
     }
-    let findings = diff(&base_text, &reordered_json(&doc))?;
+    Ok((base_text, reordered_json(&doc)))
+}
+
+fn run_case(case: &Case) -> Result<Vec<Finding>, String> {
+    let (base_text, head_text) = sides(case, &[])?;
+    let findings = diff(&base_text, &head_text)?;
 
     let mut got: Vec<String> = findings
         .iter()

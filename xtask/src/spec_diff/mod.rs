@@ -16,23 +16,26 @@
 //! is `breaking`; a change that alters behaviour a caller may rely on is `warning`;
 //! everything else is `info`.
 
+mod changelog;
 mod compare;
 mod effect;
 mod load;
 mod pointer;
 mod render;
+pub mod rust_api;
 mod schema;
 
 #[cfg(test)]
 mod catalogue;
+#[cfg(test)]
+mod oracle;
 
 use std::process::ExitCode;
 
+use rust_api::{Bump, Verdict};
+
 /// Exit status when a finding reaches `--fail-on` (1 is kept for errors).
 pub const EXIT_FINDINGS: u8 = 2;
-
-const USAGE: &str = "usage: cargo xtask spec-diff --base <git-ref|path> [--head <git-ref|path>] \
-                     [--format markdown|json|text] [--fail-on breaking|warning|never]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -64,75 +67,57 @@ pub struct Finding {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// For a pull-request comment or a job summary.
+    #[value(alias = "md")]
     Markdown,
+    /// For tools: findings, summary and the Rust verdict.
     Json,
+    /// For a terminal.
     Text,
+    /// Draft CHANGELOG.md entries (Keep a Changelog) from the findings.
+    Changelog,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Options {
-    base: String,
-    head: Option<String>,
-    format: Format,
-    /// The least severe finding that fails the run; `None` for `--fail-on never`.
-    fail_on: Option<Severity>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Breaking,
+    Warning,
+    Info,
+    Never,
 }
 
-impl Options {
-    fn parse(args: &[String], default_format: Format) -> Result<Options, String> {
-        let mut base = None;
-        let mut head = None;
-        let mut format = default_format;
-        let mut fail_on = Some(Severity::Breaking);
-        let mut rest = args.iter();
-        while let Some(arg) = rest.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-                _ => (arg.as_str(), None),
-            };
-            if matches!(flag, "-h" | "--help") {
-                return Err(USAGE.into());
-            }
-            let value = match inline {
-                Some(value) => value,
-                None => rest
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?,
-            };
-            match flag {
-                "--base" => base = Some(value),
-                "--head" => head = Some(value),
-                "--format" => {
-                    format = match value.as_str() {
-                        "markdown" | "md" => Format::Markdown,
-                        "json" => Format::Json,
-                        "text" => Format::Text,
-                        other => return Err(format!("unknown --format `{other}`\n{USAGE}")),
-                    }
-                }
-                "--fail-on" => {
-                    fail_on = match value.as_str() {
-                        "breaking" => Some(Severity::Breaking),
-                        "warning" => Some(Severity::Warning),
-                        "info" => Some(Severity::Info),
-                        "never" => None,
-                        other => return Err(format!("unknown --fail-on `{other}`\n{USAGE}")),
-                    }
-                }
-                other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-            }
+impl FailOn {
+    /// The least severe finding that fails the run; `None` for `never`.
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Breaking => Some(Severity::Breaking),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
         }
-        let base = base.ok_or_else(|| format!("--base is required\n{USAGE}"))?;
-        Ok(Options {
-            base,
-            head,
-            format,
-            fail_on,
-        })
     }
+}
+
+/// Exit status: 0, or 2 when a finding reaches `--fail-on` (a major Rust API change
+/// counts as breaking), or 1 on an error (unreadable or invalid spec, unknown
+/// revision, dangling `$ref`). The report is printed in every case.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// The old spec: a file, a git revision (read as `<rev>:spec/trillet.yaml`) or
+    /// `<rev>:<path>`. A path that exists wins over a revision of the same name.
+    #[arg(long, value_name = "GIT-REF|PATH")]
+    base: String,
+    /// The new spec, in the same forms [default: the working tree's spec/trillet.yaml]
+    #[arg(long, value_name = "GIT-REF|PATH")]
+    head: Option<String>,
+    /// Output format [default: markdown when GITHUB_ACTIONS=true, else text]
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// The least severe finding that makes the exit status 2.
+    #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
+    fail_on: FailOn,
 }
 
 /// Markdown in GitHub Actions (for the job summary or a PR comment), text elsewhere.
@@ -147,8 +132,11 @@ fn default_format() -> Format {
 pub struct Report {
     pub base_label: String,
     pub head_label: String,
+    /// The wire layer: what the change does to deployed clients and exchanges.
     pub findings: Vec<Finding>,
-    /// `None` for JSON, which reports findings only.
+    /// The Rust layer: what the change does to code using the generated crate.
+    pub rust: Verdict,
+    /// The line diff of the generated code; `None` where a format does not show it.
     pub effect: Option<effect::Effect>,
 }
 
@@ -159,96 +147,169 @@ impl Report {
             .filter(|f| f.severity == severity)
             .count()
     }
+
+    /// The Rust verdict, when both sides could be generated.
+    pub fn semver(&self) -> Option<Bump> {
+        match &self.rust {
+            Verdict::Compared(api) => Some(api.semver),
+            Verdict::Failed(_) => None,
+        }
+    }
 }
 
-pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let options = Options::parse(args, default_format())?;
-    let root = load::repo_root();
-    let base = load::load(&options.base, &root)?;
-    let head = match &options.head {
-        Some(head) => load::load(head, &root)?,
-        None => load::working_tree(&root)?,
-    };
+/// Both layers of the diff between two spec texts (already parsed as `base`/`head`).
+pub fn report(base: load::Spec, head: load::Spec, with_effect: bool) -> Result<Report, String> {
     let findings = compare::compare(&base.doc, &head.doc)?;
-    let effect = match options.format {
-        Format::Json => None,
-        Format::Markdown | Format::Text => Some(effect::generated_code(&base.text, &head.text)),
-    };
-    let report = Report {
+    let base_code = effect::generate_quietly(&base.text);
+    let head_code = effect::generate_quietly(&head.text);
+    let effect = with_effect.then(|| effect::generated_code(&base_code, &head_code));
+    Ok(Report {
         base_label: base.label,
         head_label: head.label,
         findings,
+        rust: rust_api::from_code(base_code, head_code),
         effect,
+    })
+}
+
+pub fn run(args: &Args) -> Result<ExitCode, String> {
+    let format = args.format.unwrap_or_else(default_format);
+    let root = load::repo_root();
+    let base = load::load(&args.base, &root)?;
+    let head = match &args.head {
+        Some(head) => load::load(head, &root)?,
+        None => load::working_tree(&root)?,
     };
-    print!("{}", render::render(&report, options.format));
-    Ok(if fails(&report.findings, options.fail_on) {
+    let with_effect = matches!(format, Format::Markdown | Format::Text);
+    let report = report(base, head, with_effect)?;
+    print!("{}", render::render(&report, format));
+    Ok(if fails(&report, args.fail_on) {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-fn fails(findings: &[Finding], fail_on: Option<Severity>) -> bool {
-    fail_on.is_some_and(|threshold| findings.iter().any(|f| f.severity <= threshold))
+/// A wire finding at or above the threshold, or a major Rust API change when the
+/// threshold includes breaking changes.
+fn fails(report: &Report, fail_on: FailOn) -> bool {
+    let Some(threshold) = fail_on.threshold() else {
+        return false;
+    };
+    let rust = match report.semver() {
+        Some(Bump::Major) => Some(Severity::Breaking),
+        Some(Bump::Minor | Bump::Patch) => Some(Severity::Info),
+        Some(Bump::None) | None => None,
+    };
+    report
+        .findings
+        .iter()
+        .map(|f| f.severity)
+        .chain(rust)
+        .any(|severity| severity <= threshold)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(list: &[&str]) -> Result<Args, clap::Error> {
+        Cli::try_parse_from(std::iter::once("spec-diff").chain(list.iter().copied()))
+            .map(|cli| cli.args)
     }
 
     #[test]
     fn only_base_is_required_and_the_defaults_are_working_tree_and_breaking() {
-        let options = Options::parse(&args(&["--base", "origin/main"]), Format::Text).unwrap();
+        let args = parse(&["--base", "origin/main"]).unwrap();
         assert_eq!(
-            options,
-            Options {
+            args,
+            Args {
                 base: "origin/main".into(),
                 head: None,
-                format: Format::Text,
-                fail_on: Some(Severity::Breaking),
+                format: None,
+                fail_on: FailOn::Breaking,
             }
         );
-        assert!(Options::parse(&[], Format::Text).is_err());
+        assert!(parse(&[]).is_err());
     }
 
     #[test]
     fn flags_take_separate_or_inline_values() {
-        let options = Options::parse(
-            &args(&[
-                "--base=a",
-                "--head",
-                "b",
-                "--format=json",
-                "--fail-on",
-                "never",
-            ]),
-            Format::Markdown,
-        )
+        let args = parse(&[
+            "--base=a",
+            "--head",
+            "b",
+            "--format=json",
+            "--fail-on",
+            "never",
+        ])
         .unwrap();
-        assert_eq!(options.head.as_deref(), Some("b"));
-        assert_eq!(options.format, Format::Json);
-        assert_eq!(options.fail_on, None);
-        assert!(Options::parse(&args(&["--base", "a", "--format", "xml"]), Format::Text).is_err());
-        assert!(Options::parse(&args(&["--base", "a", "--fail-on"]), Format::Text).is_err());
+        assert_eq!(args.head.as_deref(), Some("b"));
+        assert_eq!(args.format, Some(Format::Json));
+        assert_eq!(args.fail_on, FailOn::Never);
+        assert_eq!(
+            parse(&["--base", "a", "--format", "md"]).unwrap().format,
+            Some(Format::Markdown)
+        );
+        assert_eq!(
+            parse(&["--base", "a", "--format", "changelog"])
+                .unwrap()
+                .format,
+            Some(Format::Changelog)
+        );
+        assert!(parse(&["--base", "a", "--format", "xml"]).is_err());
+        assert!(parse(&["--base", "a", "--fail-on"]).is_err());
     }
 
-    #[test]
-    fn fail_on_is_a_threshold() {
+    fn report_with(severities: &[Severity], semver: Option<Bump>) -> Report {
         let finding = |severity| Finding {
             severity,
             pointer: String::new(),
             id: String::new(),
             message: String::new(),
         };
-        let warning = [finding(Severity::Warning)];
-        assert!(!fails(&warning, Some(Severity::Breaking)));
-        assert!(fails(&warning, Some(Severity::Warning)));
-        assert!(fails(&warning, Some(Severity::Info)));
-        assert!(!fails(&[finding(Severity::Breaking)], None));
-        assert!(!fails(&[], Some(Severity::Info)));
+        Report {
+            base_label: String::new(),
+            head_label: String::new(),
+            findings: severities.iter().copied().map(finding).collect(),
+            rust: match semver {
+                Some(semver) => Verdict::Compared(rust_api::RustApi {
+                    semver,
+                    changes: Vec::new(),
+                }),
+                None => Verdict::Failed("no".into()),
+            },
+            effect: None,
+        }
+    }
+
+    #[test]
+    fn fail_on_is_a_threshold() {
+        let warning = report_with(&[Severity::Warning], Some(Bump::None));
+        assert!(!fails(&warning, FailOn::Breaking));
+        assert!(fails(&warning, FailOn::Warning));
+        assert!(fails(&warning, FailOn::Info));
+        assert!(!fails(
+            &report_with(&[Severity::Breaking], None),
+            FailOn::Never
+        ));
+        assert!(!fails(&report_with(&[], Some(Bump::None)), FailOn::Info));
+    }
+
+    #[test]
+    fn a_major_rust_change_is_breaking_whatever_the_wire_says() {
+        let quiet_wire = report_with(&[Severity::Info], Some(Bump::Major));
+        assert!(fails(&quiet_wire, FailOn::Breaking));
+        assert!(!fails(&quiet_wire, FailOn::Never));
+        let minor = report_with(&[], Some(Bump::Minor));
+        assert!(!fails(&minor, FailOn::Warning));
+        assert!(fails(&minor, FailOn::Info));
     }
 }

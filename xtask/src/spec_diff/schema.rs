@@ -50,6 +50,8 @@ pub struct Walk {
     context: String,
     /// Inside an `anyOf` with a plain string alternative: enum values are advisory.
     open_enum: bool,
+    /// An optional property (generated as an `Option`, or a defaulted map or array).
+    optional: bool,
 }
 
 impl Walk {
@@ -60,6 +62,7 @@ impl Walk {
             path: path.to_string(),
             context: context.to_string(),
             open_enum: false,
+            optional: false,
         }
     }
 
@@ -77,6 +80,7 @@ impl Walk {
             subject: self.dir.property_subject(),
             path: format!("{}{segment}", self.path),
             open_enum: false,
+            optional: false,
             ..self.clone()
         }
     }
@@ -281,21 +285,40 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// A response property that becomes nullable breaks a client only when its
+    /// generated type cannot hold `null`: a required property (`T`, not
+    /// `Option<T>`), an array or a free-form map (generated with a serde default,
+    /// which reads a missing key but fails on `null`). An optional property of any
+    /// other type is an `Option<T>`, which already reads `null` as `None`.
     fn nullable(&mut self, b: &Value, h: &Value, hp: &str, w: &Walk) {
         let (bn, hn) = (is_true(b, "nullable"), is_true(h, "nullable"));
         if !bn && hn {
+            let reads_null = w.optional && kind(b) != "array" && !free_form_map(b);
+            let (severity, why) = match (w.dir, reads_null) {
+                (Dir::Request, _) => (Info, String::new()),
+                (Dir::Response, true) => (
+                    Info,
+                    ": the generated `Option` already reads `null` as `None`".to_string(),
+                ),
+                (Dir::Response, false) => (
+                    Breaking,
+                    format!(
+                        ": the generated {} fails to decode `null`",
+                        if !w.optional {
+                            "field of a required property"
+                        } else if kind(b) == "array" {
+                            "`Vec` (defaulted when missing)"
+                        } else {
+                            "map (defaulted when missing)"
+                        }
+                    ),
+                ),
+            };
             self.report(
-                w.dir.pick(Breaking, Info),
+                severity,
                 w.id("became-nullable"),
                 join(hp, "nullable"),
-                format!(
-                    "{} became nullable{}",
-                    w.name(),
-                    match w.dir {
-                        Dir::Response => ": clients must now handle `null`",
-                        Dir::Request => "",
-                    }
-                ),
+                format!("{} became nullable{why}", w.name()),
             );
         } else if bn && !hn {
             self.report(
@@ -347,24 +370,28 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// A tighter request constraint may reject what clients send; response-side
-    /// constraints are not checked by the generated client.
+    /// A tighter request constraint rejects requests that were valid (`page`'s
+    /// minimum raised from 1 to 2 makes the first request of every listing
+    /// invalid), so it is breaking; response-side constraints are not checked by
+    /// the generated client.
     fn constraints(&mut self, b: &Value, h: &Value, hp: &str, w: &Walk) {
         for keyword in CONSTRAINTS {
             let (old, new) = (b.get(keyword), h.get(keyword));
             if old == new {
                 continue;
             }
-            let severity = match w.dir {
-                Dir::Request if tighter(keyword, old, new) => Warning,
-                _ => Info,
+            let (severity, why) = match w.dir {
+                Dir::Request if tighter(keyword, old, new) => {
+                    (Breaking, ": requests that were valid are now rejected")
+                }
+                _ => (Info, ""),
             };
             self.report(
                 severity,
                 w.id("constraint-changed"),
                 join(hp, keyword),
                 format!(
-                    "{}: {keyword} changed from {} to {}",
+                    "{}: {keyword} changed from {} to {}{why}",
                     w.name(),
                     show(old),
                     show(new)
@@ -419,7 +446,11 @@ impl<'a> Cx<'a> {
                     child.id("became-required"),
                     pointer.clone(),
                     match w.dir {
-                        Dir::Response => format!("{} became required", child.name()),
+                        Dir::Response => format!(
+                            "{} became required: deployed clients keep working; the \
+                             regenerated field is no longer optional (see the Rust API)",
+                            child.name()
+                        ),
                         Dir::Request => format!(
                             "{} became required: requests without it are rejected",
                             child.name()
@@ -428,6 +459,10 @@ impl<'a> Cx<'a> {
                 ),
                 _ => {}
             }
+            let child = Walk {
+                optional: !b_req.contains(name.as_str()),
+                ..child
+            };
             self.schema(
                 b_prop,
                 &join(&props_ptr(bp), name),
@@ -630,6 +665,14 @@ fn required(v: &Value) -> BTreeSet<&str> {
         .and_then(Value::as_array)
         .map(|names| names.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
+}
+
+/// An object without properties: generated as a map, not a struct.
+fn free_form_map(v: &Value) -> bool {
+    kind(v) == "object"
+        && v.get("properties")
+            .and_then(Value::as_object)
+            .is_none_or(Map::is_empty)
 }
 
 /// `{type: string}` with no enum and no format: the catch-all of an open set.
