@@ -285,10 +285,12 @@ pub(crate) struct Seen {
     bytes: u64,
     /// The exact body of a success, when asked for.
     body: Option<Bytes>,
-    /// An error status, read whole: the loop makes the error from it.
-    error_status: Option<ErrorResponse>,
+    /// An error status, read whole: the loop makes the error from it. Boxed, like
+    /// `fault`, because tokio swaps the whole value in and out of the task-local on
+    /// every poll, and these are rare.
+    error_status: Option<Box<ErrorResponse>>,
     /// Why the attempt failed in the hook.
-    fault: Option<Fault>,
+    fault: Option<Box<Fault>>,
 }
 
 /// An error status as received.
@@ -327,7 +329,7 @@ impl Seen {
         T: serde::de::DeserializeOwned,
     {
         if let Some(fault) = self.fault {
-            return Err(match fault {
+            return Err(match *fault {
                 Fault::BodyTooLarge { limit } => Error::BodyTooLarge { limit },
                 Fault::Redirect(problem) => Error::Redirect { problem },
                 Fault::Encoding(encoding) => Error::UnsupportedEncoding { encoding },
@@ -586,12 +588,12 @@ async fn exchange(
     } else if keep_body.is_some() {
         let at = SystemTime::now();
         note(|seen| {
-            seen.error_status = Some(ErrorResponse {
+            seen.error_status = Some(Box::new(ErrorResponse {
                 status,
                 headers,
                 body,
                 at,
-            })
+            }))
         });
         return Ok(stand_in(String::new()));
     }
@@ -606,7 +608,7 @@ fn fail(fault: Fault) -> reqwest::Response {
         Fault::Encoding(encoding) => format!("unsupported Content-Encoding {encoding}"),
         Fault::Body(error) => error.to_string(),
     };
-    note(|seen| seen.fault = Some(fault));
+    note(|seen| seen.fault = Some(Box::new(fault)));
     stand_in(text)
 }
 
