@@ -1,5 +1,6 @@
 //! Fetching many records: bounded concurrency, optional input order, one shared rate
-//! limit. Results stream out as they complete; nothing is collected.
+//! limit whose permits are taken in input order, so ordered results stream out at
+//! the configured rate instead of in bursts. Nothing is collected.
 
 use futures_util::stream::{self, BoxStream, StreamExt};
 use trillet_api::types::CallHistory;
@@ -47,30 +48,41 @@ where
 
     /// The results as `(id, result)` pairs.
     pub fn stream(self) -> BoxStream<'static, (String, Result<CallHistory, Error>)> {
-        self.run(|client, id| async move { client.call_history(&id).await })
+        self.run(false)
+            .map(|(id, result)| (id, result.map(crate::Raw::into_record)))
+            .boxed()
     }
 
     /// Like [`stream`](Self::stream), keeping each record's exact JSON.
     pub fn stream_raw(self) -> BoxStream<'static, (String, Result<RawCallHistory, Error>)> {
-        self.run(|client, id| async move { client.call_history_raw(&id).await })
+        self.run(true)
     }
 
-    fn run<T, F, Fut>(self, fetch: F) -> BoxStream<'static, (String, Result<T, Error>)>
-    where
-        T: Send + 'static,
-        F: Fn(Client, String) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, Error>> + Send + 'static,
-    {
+    fn run(self, keep_body: bool) -> BoxStream<'static, (String, Result<RawCallHistory, Error>)> {
         let Self {
             client,
             ids,
             concurrency,
             ordered,
         } = self;
-        let requests = stream::iter(ids.map(Into::into)).map(move |id: String| {
-            let pending = fetch(client.clone(), id.clone());
-            async move { (id, pending.await) }
-        });
+        let permits = client.clone();
+        // One id at a time takes its first permit, in input order, and only when a
+        // request slot is free; the request itself then skips that permit.
+        let requests = stream::iter(ids.map(Into::into))
+            .then(move |id: String| {
+                let client = permits.clone();
+                async move {
+                    client.permit().await;
+                    id
+                }
+            })
+            .map(move |id: String| {
+                let client = client.clone();
+                async move {
+                    let result = client.call_history_prepaid(&id, keep_body).await;
+                    (id, result)
+                }
+            });
         if ordered {
             requests.buffered(concurrency).boxed()
         } else {

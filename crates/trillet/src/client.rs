@@ -87,6 +87,11 @@ impl<T> Raw<T> {
         (self.record, self.json)
     }
 
+    /// A record whose JSON is known to be UTF-8 (or empty).
+    pub(crate) fn unchecked(record: T, json: Bytes) -> Self {
+        Self { record, json }
+    }
+
     pub(crate) fn new(record: T, json: Bytes) -> Result<Self, Error> {
         if std::str::from_utf8(&json).is_err() {
             return Err(Error::Decode {
@@ -191,7 +196,11 @@ impl Client {
         Fut: Future<Output = Result<trillet_api::ResponseValue<T>, trillet_api::Error<E>>>,
     {
         let api = &self.shared.api;
-        let reply = self.shared.policy.send(false, || operation(api)).await?;
+        let reply = self
+            .shared
+            .policy
+            .send(false, false, || operation(api))
+            .await?;
         Ok(reply.value)
     }
 
@@ -213,7 +222,11 @@ impl Client {
         Fut: Future<Output = Result<trillet_api::ResponseValue<T>, trillet_api::Error<E>>>,
     {
         let api = &self.shared.api;
-        let reply = self.shared.policy.send(true, || operation(api)).await?;
+        let reply = self
+            .shared
+            .policy
+            .send(true, false, || operation(api))
+            .await?;
         Raw::new(reply.value, reply.body)
     }
 
@@ -229,6 +242,34 @@ impl Client {
         check_id(id)?;
         self.call_raw(|api| api.get_call_history().call_history_id(id).send())
             .await
+    }
+
+    /// Fetches one record whose first rate-limit permit the caller already holds;
+    /// with `keep_body`, with its exact JSON (else the JSON is empty).
+    pub(crate) async fn call_history_prepaid(
+        &self,
+        id: &str,
+        keep_body: bool,
+    ) -> Result<RawCallHistory, Error> {
+        check_id(id)?;
+        let api = &self.shared.api;
+        let reply = self
+            .shared
+            .policy
+            .send(keep_body, true, || {
+                api.get_call_history().call_history_id(id).send()
+            })
+            .await?;
+        if keep_body {
+            Raw::new(reply.value, reply.body)
+        } else {
+            Ok(Raw::unchecked(reply.value, Bytes::new()))
+        }
+    }
+
+    /// Waits for one rate-limit permit of this client.
+    pub(crate) async fn permit(&self) {
+        self.shared.policy.limiter.acquire().await;
     }
 
     /// Fetches many records with bounded concurrency under the shared rate limit;

@@ -281,6 +281,8 @@ pub struct ApiError {
     pub retry_at: Option<SystemTime>,
     /// How many attempts were made before giving up.
     pub attempts: u32,
+    /// The path (and query) that was requested, when known.
+    pub path: Option<String>,
 }
 
 impl fmt::Display for ApiError {
@@ -304,7 +306,13 @@ impl fmt::Display for ApiError {
             403 => {
                 f.write_str("; check TRILLET_WORKSPACE_ID (the key must belong to that workspace)")
             }
-            404 => f.write_str("; check the id and the workspace"),
+            404 => {
+                f.write_str("; check the id and the workspace")?;
+                match &self.path {
+                    Some(path) => write!(f, " (requested {path})"),
+                    None => Ok(()),
+                }
+            }
             429 => f.write_str("; lower the request rate (rate_limit)"),
             _ => Ok(()),
         }
@@ -563,7 +571,19 @@ mod tests {
             retry_after: None,
             retry_at: None,
             attempts: 1,
+            path: Some("/v2/api/call-history/x".into()),
         }))
+    }
+
+    #[test]
+    fn a_not_found_names_the_path_that_was_requested() {
+        assert!(
+            api(404)
+                .to_string()
+                .ends_with("check the id and the workspace (requested /v2/api/call-history/x)"),
+            "{}",
+            api(404)
+        );
     }
 
     #[test]

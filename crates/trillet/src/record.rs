@@ -1,12 +1,14 @@
-//! Convenience accessors on the generated [`CallHistory`] model.
-//! Times use `chrono`, the crate the generated model already uses for `date-time`.
+//! Convenience accessors on the generated [`CallHistory`] and [`CallHistorySummary`]
+//! models. Times use `chrono`, the crate the generated model already uses for
+//! `date-time`; every conversion is guarded (no panic on any value).
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use trillet_api::types::CallHistory;
+use trillet_api::types::{CallHistory, CallHistorySummary};
 
-/// Typed views of a [`CallHistory`]'s raw fields.
+/// Typed views of the raw fields of a [`CallHistory`] (and of a listed
+/// [`CallHistorySummary`]: its `timestamp`, `duration` and plain-number `cost`).
 ///
 /// ```
 /// use trillet::CallHistoryExt;
@@ -47,6 +49,25 @@ impl CallHistoryExt for CallHistory {
     }
 }
 
+impl CallHistoryExt for CallHistorySummary {
+    fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.timestamp.and_then(unix_seconds)
+    }
+
+    fn ended_at(&self) -> Option<DateTime<Utc>> {
+        let end = self.timestamp? + self.duration?;
+        unix_seconds(end)
+    }
+
+    fn duration(&self) -> Option<Duration> {
+        Duration::try_from_secs_f64(self.duration?).ok()
+    }
+
+    fn customer_charge(&self) -> Option<f64> {
+        self.cost
+    }
+}
+
 /// Fractional Unix seconds to a time, to the microsecond (what an `f64` of today's
 /// epoch seconds can hold); `None` when out of range or not finite.
 fn unix_seconds(seconds: f64) -> Option<DateTime<Utc>> {
@@ -84,6 +105,25 @@ mod tests {
         let c = call(Some(1.0), None);
         assert_eq!(c.ended_at(), None);
         assert_eq!(c.duration(), None);
+    }
+
+    #[test]
+    fn a_listed_summary_has_the_same_typed_views() {
+        let item: CallHistorySummary =
+            serde_json::from_str(r#"{"timestamp":1737062894.9754236,"duration":12.5,"cost":0.25}"#)
+                .unwrap();
+        assert_eq!(
+            item.started_at().unwrap().to_rfc3339(),
+            "2025-01-16T21:28:14.975424+00:00"
+        );
+        assert_eq!(item.duration(), Some(Duration::from_millis(12_500)));
+        assert_eq!(item.customer_charge(), Some(0.25));
+        let absurd: CallHistorySummary =
+            serde_json::from_str(r#"{"timestamp":1e300,"duration":-1}"#).unwrap();
+        assert_eq!(
+            (absurd.started_at(), absurd.duration(), absurd.ended_at()),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -60,10 +60,13 @@ type Generated<T, E> = Result<trillet_api::ResponseValue<T>, trillet_api::Error<
 impl Policy {
     /// Sends one operation with the whole policy. `make` starts one attempt of the
     /// generated operation (it is called again for each retry); with `keep_body`,
-    /// the reply carries the exact body of the success.
+    /// the reply carries the exact body of the success; with `prepaid`, the caller
+    /// already holds the first attempt's rate-limit permit (a batch takes them in
+    /// input order).
     pub(crate) async fn send<T, E, F, Fut>(
         &self,
         keep_body: bool,
+        prepaid: bool,
         make: F,
     ) -> Result<Reply<T>, Error>
     where
@@ -77,6 +80,7 @@ impl Policy {
             attempts = tracing::field::Empty,
         );
         let mut call = Call::new(self, keep_body);
+        call.prepaid = prepaid;
         let result = async {
             loop {
                 call.admit().await?;
@@ -104,6 +108,8 @@ pub(crate) struct Call<'p> {
     attempts: u32,
     /// Set when the API throttled the last attempt: since when, and the wait it asked.
     throttled: Option<(Instant, Duration)>,
+    /// Whether the next attempt's permit is already taken.
+    prepaid: bool,
 }
 
 impl<'p> Call<'p> {
@@ -118,6 +124,7 @@ impl<'p> Call<'p> {
             schedule: policy.retry.schedule(),
             attempts: 0,
             throttled: None,
+            prepaid: false,
         }
     }
 
@@ -136,6 +143,9 @@ impl<'p> Call<'p> {
                     });
                 }
                 tokio::time::sleep(rest).await;
+            }
+            if std::mem::take(&mut self.prepaid) {
+                break;
             }
             let permit = self.policy.limiter.acquire();
             match self.left() {
@@ -296,6 +306,8 @@ pub(crate) struct Seen {
 /// An error status as received.
 pub(crate) struct ErrorResponse {
     status: StatusCode,
+    /// The path and query requested.
+    path: String,
     headers: HeaderMap,
     body: Bytes,
     /// When it arrived, for the server's waits.
@@ -401,7 +413,16 @@ fn status_error(status: StatusCode, message: &str) -> Error {
         retry_after: None,
         retry_at: None,
         attempts: 1,
+        path: None,
     }))
+}
+
+/// The path and query of a URL, as a reader of an error wants to see it.
+fn path_of(url: &url::Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
 }
 
 /// An API error from an error response: Trillet's envelope where it is (read
@@ -428,6 +449,7 @@ fn api_error(response: &ErrorResponse) -> Error {
         retry_after,
         retry_at: retry_after.and_then(|wait| response.at.checked_add(wait)),
         attempts: 1,
+        path: Some(response.path.clone()),
     }))
 }
 
@@ -590,6 +612,7 @@ async fn exchange(
         note(|seen| {
             seen.error_status = Some(Box::new(ErrorResponse {
                 status,
+                path: path_of(&url),
                 headers,
                 body,
                 at,
@@ -764,6 +787,7 @@ mod tests {
         headers.insert("retry-after", HeaderValue::from_static("86400"));
         let error = api_error(&ErrorResponse {
             status: StatusCode::TOO_MANY_REQUESTS,
+            path: "/x".into(),
             headers,
             body: Bytes::from_static(br#"{"error":{"code":"rate_limit_exceeded"}}"#),
             at,

@@ -476,3 +476,25 @@ fn the_client_and_its_futures_can_move_across_threads() {
     assert_send(&client.call_history_raw("a"));
     assert_send(&client.call_histories(vec!["a".to_owned()]).stream());
 }
+
+#[tokio::test]
+async fn a_rate_limited_batch_sends_its_requests_in_input_order() {
+    let server = serve(|_, seen| record(seen.path.rsplit('/').next().unwrap())).await;
+    let ids: Vec<String> = (0..16).map(|i| format!("id{i:02}")).collect();
+    let results: Vec<_> = client(&server.url)
+        .rate_limit(RateLimit::per_minute(1200))
+        .build()
+        .unwrap()
+        .call_histories(ids.clone())
+        .concurrency(8)
+        .stream()
+        .collect()
+        .await;
+    assert!(results.iter().all(|(_, r)| r.is_ok()));
+    let sent: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, ids, "permits were handed out out of order");
+}
