@@ -10,7 +10,11 @@ Exit status:
   0    every record was fetched
   1    some ids failed (each is reported on standard error; the others are printed)
   2    usage or configuration error (e.g. a missing TRILLET_API_KEY)
-  130  interrupted (Ctrl-C); what was printed stays printed
+  129  hung up (SIGHUP)
+  130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)
+       after a signal, records already fetched are printed first, and every
+       printed line is whole
 
 Examples:
   trillet --mock call-history get 1234567890abcdef
@@ -33,40 +37,46 @@ pub struct Cli {
 
 /// Options of every command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// API key (sent as x-api-key; never printed)
-    #[arg(long, env = "TRILLET_API_KEY", hide_env_values = true, global = true)]
+    #[arg(long, env = trillet::ENV_API_KEY, hide_env_values = true, global = true)]
     pub api_key: Option<String>,
 
     /// Workspace id (sent as x-workspace-id)
-    #[arg(long, env = "TRILLET_WORKSPACE_ID", global = true)]
+    #[arg(long, env = trillet::ENV_WORKSPACE_ID, hide_env_values = true, global = true)]
     pub workspace_id: Option<String>,
 
     /// API base URL [default: https://api.trillet.ai]
-    #[arg(long, env = "TRILLET_BASE_URL", global = true)]
+    #[arg(long, env = trillet::ENV_BASE_URL, hide_env_values = true, global = true)]
     pub base_url: Option<String>,
 
     /// Seconds allowed for each attempt
-    #[arg(long, value_name = "SECS", default_value_t = 30.0, global = true)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_seconds, global = true)]
     pub timeout: f64,
 
     /// Seconds allowed for each id (or page) in all: every attempt, backoff and
     /// server-requested wait included [default: none]
-    #[arg(long, value_name = "SECS", global = true)]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, global = true)]
     pub deadline: Option<f64>,
 
     /// Retries after a failed attempt (429, 5xx, timeouts, connection errors)
     #[arg(long, value_name = "N", default_value_t = 2, global = true)]
     pub max_retries: u32,
 
-    /// Requests per minute, client-side (0: no limit); for `mock serve`, the limit the
-    /// mock enforces per API key
-    #[arg(long, value_name = "PER_MINUTE", default_value_t = 60, global = true)]
-    pub rate_limit: u32,
+    /// Requests per minute, client-side (0: no limit) [default: 60, the Developer
+    /// plan; with --mock: no limit]; for `mock serve`, the limit the mock enforces per
+    /// API key
+    #[arg(long, value_name = "PER_MINUTE", global = true)]
+    pub rate_limit: Option<u32>,
 
-    /// Requests in flight at once in a batch
-    #[arg(long, value_name = "N", default_value_t = 8, global = true)]
+    /// Requests in flight at once in a batch (at least 1)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_positive, global = true)]
     pub concurrency: usize,
+
+    /// The largest response body accepted, in bytes [default: 4 MiB]
+    #[arg(long, value_name = "BYTES", value_parser = parse_positive, global = true, hide_short_help = true)]
+    pub max_body_bytes: Option<usize>,
 
     /// Run against a built-in mock server on a free loopback port (no account needed)
     #[arg(long, global = true)]
@@ -77,6 +87,7 @@ pub struct Global {
         long,
         value_name = "RATE",
         default_value_t = 0.0,
+        value_parser = parse_probability,
         global = true,
         hide_short_help = true
     )]
@@ -118,14 +129,29 @@ pub enum Command {
     },
 }
 
+const GET_EXAMPLES: &str = "\
+Examples:
+  trillet --mock call-history get 1234567890abcdef
+  trillet call-history get --ids-from ids.txt > calls.jsonl
+  trillet call-history get --ids-from ids.txt --output-file calls.jsonl --resume
+  trillet --mock call-history list --limit 25 | trillet --mock call-history get --ids-from -";
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  trillet --mock call-history list --limit 25 --output table
+  trillet call-history list --status completed --since 2025-01-01 > completed.jsonl
+  trillet call-history list --ids-only --limit 100 | trillet call-history get --ids-from -";
+
 #[derive(Debug, Subcommand)]
 pub enum CallHistoryCommand {
     /// Fetch records by id: one id prints pretty JSON, several print one JSON object
     /// per line, in input order. Output is exactly what the API sent.
+    #[command(after_help = GET_EXAMPLES)]
     Get(GetArgs),
 
     /// List records, newest first, one JSON object per line as pages arrive.
     /// `--ids-only` output (or the JSON lines) can be piped into `get --ids-from -`.
+    #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
 }
 
@@ -139,9 +165,9 @@ pub struct ListArgs {
     #[arg(long)]
     pub direction: Option<String>,
 
-    /// Only calls of this kind
-    #[arg(long, value_enum)]
-    pub call_type: Option<CallTypeArg>,
+    /// Only calls of this kind (sip, web)
+    #[arg(long, value_parser = parse_call_type)]
+    pub call_type: Option<trillet::CallType>,
 
     /// Only calls handled by this agent id
     #[arg(long, value_name = "AGENT_ID")]
@@ -163,8 +189,8 @@ pub struct ListArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 
-    /// Records per request
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    /// Records per request (at least 1)
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
 
     /// Output format
@@ -176,12 +202,52 @@ pub struct ListArgs {
     pub ids_only: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CallTypeArg {
-    /// Phone calls
-    Sip,
-    /// Browser calls
-    Web,
+/// A call type: a closed set in the spec, so anything else is a usage error listing
+/// the values the generated model knows.
+fn parse_call_type(text: &str) -> Result<trillet::CallType, String> {
+    text.parse().map_err(|_| {
+        let known = schemars::schema_for!(trillet::CallType);
+        let known = known
+            .as_value()
+            .pointer("/enum")
+            .and_then(|v| v.as_array())
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        format!("expected one of: {known}")
+    })
+}
+
+/// A number of seconds above zero that fits a duration.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| "expected a number of seconds".to_owned())?;
+    match std::time::Duration::try_from_secs_f64(seconds) {
+        Ok(d) if !d.is_zero() => Ok(seconds),
+        _ => Err("expected a positive number of seconds that fits a duration".into()),
+    }
+}
+
+/// A whole number of at least 1.
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of at least 1".into()),
+    }
+}
+
+/// A probability, 0 to 1.
+fn parse_probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("expected a number from 0 to 1".into()),
+    }
 }
 
 /// RFC 3339, or a calendar date meaning its start (UTC).
@@ -215,13 +281,25 @@ pub struct GetArgs {
     #[arg(value_name = "ID", required_unless_present = "ids_from")]
     pub ids: Vec<String>,
 
-    /// Read ids from a file, one per line ("-": standard input)
+    /// Read ids from a file ("-": standard input), read as they arrive: one per line
+    /// (LF, CRLF or CR), blank lines and lines starting with `#` skipped, a leading
+    /// BOM ignored; a JSON object line stands for its `_id` (so `list` output pipes in)
     #[arg(long, value_name = "FILE|-")]
     pub ids_from: Option<PathBuf>,
 
-    /// Output format [default: json for one id, jsonl for several]
+    /// Output format [default: json for one id, jsonl for several]; json prints one
+    /// document (an array for several records)
     #[arg(long, short, value_enum)]
     pub output: Option<Output>,
+
+    /// Append the records to this file (JSON lines) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// With --output-file: skip ids whose record the file already holds, and repair
+    /// a last line cut short by a crash, so an interrupted batch can be run again
+    #[arg(long, requires = "output_file")]
+    pub resume: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -297,6 +375,6 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.global.mock);
-        assert_eq!(cli.global.rate_limit, 0);
+        assert_eq!(cli.global.rate_limit, Some(0));
     }
 }

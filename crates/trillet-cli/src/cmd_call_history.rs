@@ -1,53 +1,69 @@
-//! `trillet call-history get`: fetch records, print them losslessly in input order,
-//! report failures per id and keep going.
+//! `trillet call-history get` and `list`: fetch records, print them losslessly in
+//! input order, report failures per id and keep going; stop cleanly on a signal.
 
-use std::io::{BufRead, IsTerminal};
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-use std::io::Write;
 
 use futures_util::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use trillet::{CallType, Client, RateLimit, RetryPolicy, Timeouts};
-use trillet_mock::{MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig, MockServer};
+use trillet::{Direction, Status};
 
-use crate::cli::{CallTypeArg, GetArgs, Global, ListArgs, Output};
+use crate::cli::{GetArgs, Global, ListArgs, Output};
+use crate::context::{Context, describe, exit_code};
+use crate::ids::Source;
 use crate::output::Writer;
+use crate::term::{self, eprint_line, short};
 use crate::{Fatal, exit};
 
+/// After a signal, how long records already in flight may take to arrive and be
+/// printed before the command exits anyway.
+const GRACE: Duration = Duration::from_secs(5);
+
 pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
-    let ids = read_ids(&args)?;
-    if ids.is_empty() {
-        return Err(Fatal(
-            "no ids given: pass ids as arguments or with --ids-from".into(),
-        ));
-    }
+    let single = args.ids.len() == 1 && args.ids_from.is_none();
     let format = args
         .output
-        .unwrap_or(if ids.len() == 1 && args.ids_from.is_none() {
-            Output::Json
-        } else {
-            Output::Jsonl
-        });
-
-    // Kept alive until the batch is done; dropping it stops the server.
-    let mock = match global.mock {
-        true => Some(start_mock(global).await?),
-        false => None,
+        .unwrap_or(if single { Output::Json } else { Output::Jsonl });
+    if args.output_file.is_some() && format != Output::Jsonl {
+        return Err(Fatal(
+            "--output-file writes JSON lines: drop --output or use --output jsonl".into(),
+        ));
+    }
+    let (sink, done): (Box<dyn Write>, HashSet<String>) = match &args.output_file {
+        Some(path) => {
+            let (file, done) = open_output(path, args.resume)?;
+            (Box::new(file), done)
+        }
+        None => (
+            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            HashSet::new(),
+        ),
     };
-    let client = build_client(global, mock.as_ref())?;
+    let skipped = done.len();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let ids = Source {
+        args: args.ids,
+        from: args.ids_from,
+        done,
+        stop: stopped,
+    }
+    .stream()
+    .await?;
+    let context = Context::new(global).await?;
 
     let started = Instant::now();
-    let total = ids.len();
-    let progress = progress_bar(global, total);
-    let mut results = client
-        .call_histories(ids)
+    let progress = progress_bar(global, single);
+    let mut results = context
+        .client
+        .call_histories_from(ids)
         .concurrency(global.concurrency)
         .ordered(true)
         .stream_raw();
-    let mut writer = Writer::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
+    let mut writer = Writer::new(sink, format).json_array(!single);
     let (mut fetched, mut failed) = (0usize, 0usize);
-    let interrupted = drain(&mut results, |(id, result)| {
+    let ended = drain(&mut results, Some(stop), |(id, result)| {
         progress.inc(1);
         match result {
             Ok(raw) => {
@@ -57,50 +73,128 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
             }
             Err(e) => {
                 failed += 1;
-                progress.suspend(|| eprintln!("error: {id}: {e}"));
+                progress.suspend(|| {
+                    eprint_line(&format!("error: {}: {}", short(&id, 64), describe(&e)))
+                });
                 Ok(())
             }
         }
     })
     .await?;
     progress.finish_and_clear();
-    if !global.quiet && (total > 1 || interrupted) {
-        let elapsed = started.elapsed();
-        let what = if interrupted { "interrupted: " } else { "" };
-        eprintln!(
-            "trillet: {what}{fetched} fetched, {failed} failed of {total} in {:.1}s",
-            elapsed.as_secs_f64()
-        );
+    let _ = writer.finish();
+    if !global.quiet && (!single || ended.signal.is_some()) {
+        let what = ended
+            .signal
+            .map(|s| format!("{}: ", s.name))
+            .unwrap_or_default();
+        let resumed = if skipped > 0 {
+            format!(", {skipped} already in the file")
+        } else {
+            String::new()
+        };
+        eprint_line(&format!(
+            "trillet: {what}{fetched} fetched, {failed} failed of {}{resumed} in {:.1}s",
+            fetched + failed,
+            started.elapsed().as_secs_f64()
+        ));
     }
-    Ok(if interrupted {
-        exit::INTERRUPTED
-    } else if failed > 0 {
-        exit::SOME_FAILED
-    } else {
-        exit::OK
+    Ok(match ended.signal {
+        Some(signal) => signal.exit,
+        None if failed > 0 => exit::SOME_FAILED,
+        None => exit::OK,
     })
+}
+
+/// The output file for appending, and the ids whose records it already holds. With
+/// `resume`, a last line cut short (a crash, `kill -9`) is cut off first; without it,
+/// an existing file is refused rather than appended to by accident.
+fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, HashSet<String>), Fatal> {
+    let fail =
+        |what: &str, e: std::io::Error| Fatal(format!("cannot {what} {}: {e}", path.display()));
+    let mut done = HashSet::new();
+    match std::fs::read(path) {
+        Ok(content) if !content.is_empty() && !resume => {
+            return Err(Fatal(format!(
+                "{} already exists: pass --resume to continue it, or choose another file",
+                path.display()
+            )));
+        }
+        Ok(content) => {
+            let whole = content
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            for (n, line) in content[..whole].split(|&b| b == b'\n').enumerate() {
+                if line.is_empty() {
+                    continue;
+                }
+                let id = serde_json::from_slice::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("_id")?.as_str().map(str::to_owned))
+                    .ok_or_else(|| {
+                        Fatal(format!(
+                            "{} line {}: not a record with an `_id`; not resuming",
+                            path.display(),
+                            n + 1
+                        ))
+                    })?;
+                done.insert(id);
+            }
+            if whole < content.len() {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| fail("repair", e))?;
+                file.set_len(whole as u64).map_err(|e| fail("repair", e))?;
+                eprint_line(&format!(
+                    "trillet: {}: removed a last line cut short ({} bytes)",
+                    path.display(),
+                    content.len() - whole
+                ));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail("read", e)),
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| fail("open", e))?;
+    Ok((file, done))
 }
 
 /// `trillet call-history list`: streams items as pages arrive.
 pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
-    let mock = match global.mock {
-        true => Some(start_mock(global).await?),
-        false => None,
-    };
-    let client = build_client(global, mock.as_ref())?;
+    let context = Context::new(global).await?;
     let started = Instant::now();
-    let mut request = client.list_call_histories().page_size(args.page_size);
+    let mut request = context
+        .client
+        .list_call_histories()
+        .page_size(args.page_size);
     if let Some(status) = args.status {
-        request = request.status(status.as_str());
+        let status = Status::from(status.as_str());
+        warn_unknown(
+            "--status",
+            status.is_known(),
+            status.as_str(),
+            Status::KNOWN,
+        );
+        request = request.status(status);
     }
     if let Some(direction) = args.direction {
-        request = request.direction(direction.as_str());
+        let direction = Direction::from(direction.as_str());
+        warn_unknown(
+            "--direction",
+            direction.is_known(),
+            direction.as_str(),
+            Direction::KNOWN,
+        );
+        request = request.direction(direction);
     }
     if let Some(kind) = args.call_type {
-        request = request.call_type(match kind {
-            CallTypeArg::Sip => CallType::Sip,
-            CallTypeArg::Web => CallType::Web,
-        });
+        request = request.call_type(kind);
     }
     if let Some(agent) = args.agent {
         request = request.agent_id(agent);
@@ -119,9 +213,9 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
     }
     let mut items = request.stream_raw();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut writer = Writer::new(Vec::new(), args.output);
+    let mut writer = Writer::new(Vec::new(), args.output).json_array(true);
     let (mut listed, mut failure) = (0usize, None);
-    let interrupted = drain(&mut items, |item| match item {
+    let ended = drain(&mut items, None, |item| match item {
         Ok(raw) => {
             listed += 1;
             if args.ids_only {
@@ -139,183 +233,145 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
         }
     })
     .await?;
+    if !args.ids_only {
+        let _ = writer.finish();
+        let _ = stdout
+            .write_all(writer.buffer())
+            .and_then(|()| stdout.flush());
+    }
     if let Some(e) = &failure {
-        eprintln!("error: {e}");
+        eprint_line(&format!("error: {}", describe(e)));
     }
     if !global.quiet {
-        let what = if interrupted { "interrupted: " } else { "" };
-        eprintln!(
+        let what = ended
+            .signal
+            .map(|s| format!("{}: ", s.name))
+            .unwrap_or_default();
+        eprint_line(&format!(
             "trillet: {what}{listed} listed in {:.1}s",
             started.elapsed().as_secs_f64()
-        );
+        ));
     }
-    Ok(if interrupted {
-        exit::INTERRUPTED
-    } else if failure.is_some() {
-        exit::SOME_FAILED
-    } else {
-        exit::OK
+    Ok(match (ended.signal, &failure) {
+        (Some(signal), _) => signal.exit,
+        (None, Some(e)) => exit_code(e),
+        (None, None) => exit::OK,
     })
 }
 
-/// Feeds `stream` to `each` until it ends, Ctrl-C, or the reader of standard output
-/// goes away (`| head`); returns whether Ctrl-C stopped it. A write error other
-/// than a closed pipe is fatal.
+/// A value outside an open set is sent (the API may know it), with a warning.
+fn warn_unknown(flag: &str, known: bool, value: &str, values: &[&str]) {
+    if !known {
+        eprint_line(&format!(
+            "warning: {flag} {} is not one of the values the spec lists ({}); sending it anyway",
+            term::short(value, 64),
+            values.join(", ")
+        ));
+    }
+}
+
+/// A signal that ends a batch, and the exit status it means.
+#[derive(Clone, Copy, Debug)]
+struct Signal {
+    name: &'static str,
+    exit: u8,
+}
+
+/// How a drained stream ended.
+struct Ended {
+    signal: Option<Signal>,
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP.
+async fn signal() -> Signal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return Signal {
+                name: "interrupted",
+                exit: exit::INTERRUPTED,
+            };
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Signal { name: "interrupted", exit: exit::INTERRUPTED },
+            _ = term.recv() => Signal { name: "terminated", exit: exit::TERMINATED },
+            _ = hup.recv() => Signal { name: "hung up", exit: exit::HUNG_UP },
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        Signal {
+            name: "interrupted",
+            exit: exit::INTERRUPTED,
+        }
+    }
+}
+
+/// Feeds `stream` to `each` until it ends, a signal, or the reader of standard output
+/// goes away (`| head`). Each item is written whole before the next wait, so a signal
+/// never cuts a line. After a signal, with `stop`, no new id is taken and what is
+/// already in flight is still printed (for at most [`GRACE`]); a second signal ends
+/// at once. A write error other than a closed pipe is fatal.
 async fn drain<S: Stream + Unpin>(
     stream: &mut S,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     mut each: impl FnMut(S::Item) -> std::io::Result<()>,
-) -> Result<bool, Fatal> {
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+) -> Result<Ended, Fatal> {
+    use futures_util::FutureExt;
+    let mut caught: Option<Signal> = None;
+    // Listening from the start (not per wait), so a signal that arrives while a line
+    // is written is not missed.
+    let mut signals = Box::pin(signal());
+    let mut grace = Box::pin(futures_util::future::Fuse::<tokio::time::Sleep>::terminated());
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
-            _ = &mut ctrl_c => return Ok(true),
+            got = &mut signals => {
+                if caught.is_some() || stop.is_none() {
+                    return Ok(Ended { signal: caught.or(Some(got)) });
+                }
+                caught = Some(got);
+                if let Some(stop) = &stop {
+                    let _ = stop.send(true);
+                }
+                signals = Box::pin(signal());
+                grace.set(tokio::time::sleep(GRACE).fuse());
+                continue;
+            }
+            () = &mut grace => return Ok(Ended { signal: caught }),
         };
-        let Some(item) = next else { return Ok(false) };
+        let Some(item) = next else {
+            return Ok(Ended { signal: caught });
+        };
         match each(item) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                return Ok(Ended { signal: caught });
+            }
             Err(e) => return Err(Fatal(format!("cannot write the output: {e}"))),
         }
     }
 }
 
-/// Ids from the arguments, then from `--ids-from`: one per line, blank lines skipped;
-/// a line holding a JSON object stands for its `_id` (so `list` output pipes in).
-fn read_ids(args: &GetArgs) -> Result<Vec<String>, Fatal> {
-    let mut ids = args.ids.clone();
-    if let Some(path) = &args.ids_from {
-        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
-            Box::new(std::io::stdin().lock())
-        } else {
-            let file = std::fs::File::open(path)
-                .map_err(|e| Fatal(format!("cannot read ids from {}: {e}", path.display())))?;
-            Box::new(std::io::BufReader::new(file))
-        };
-        for line in reader.lines() {
-            let line =
-                line.map_err(|e| Fatal(format!("cannot read ids from {}: {e}", path.display())))?;
-            let line = line.trim();
-            if line.starts_with('{') {
-                let id = serde_json::from_str::<serde_json::Value>(line)
-                    .ok()
-                    .and_then(|v| v.get("_id").and_then(|id| id.as_str()).map(str::to_owned))
-                    .ok_or_else(|| {
-                        Fatal(format!(
-                            "a JSON line in {} has no string `_id`",
-                            path.display()
-                        ))
-                    })?;
-                ids.push(id);
-            } else if !line.is_empty() {
-                ids.push(line.to_owned());
-            }
-        }
-    }
-    Ok(ids)
-}
-
-async fn start_mock(global: &Global) -> Result<MockServer, Fatal> {
-    // The mock enforces the same rate the client keeps, as the real API would.
-    let config = MockConfig {
-        rate_limit_per_minute: (global.rate_limit > 0).then_some(global.rate_limit),
-        chaos: global.mock_chaos,
-        seed: global.mock_seed,
-        ..MockConfig::default()
-    };
-    MockServer::start(config)
-        .await
-        .map_err(|e| Fatal(format!("cannot start the mock server: {e}")))
-}
-
-fn build_client(global: &Global, mock: Option<&MockServer>) -> Result<Client, Fatal> {
-    let (api_key, workspace_id, base_url) = match mock {
-        Some(server) => (
-            Some(MOCK_API_KEY.to_owned()),
-            Some(MOCK_WORKSPACE_ID.to_owned()),
-            Some(server.url()),
-        ),
-        None => (
-            global.api_key.clone(),
-            global.workspace_id.clone(),
-            global.base_url.clone(),
-        ),
-    };
-    let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    let api_key = present(api_key).ok_or_else(|| {
-        Fatal("TRILLET_API_KEY is not set: export it or pass --api-key (or try --mock)".into())
-    })?;
-    let workspace_id = present(workspace_id).ok_or_else(|| {
-        Fatal(
-            "TRILLET_WORKSPACE_ID is not set: export it or pass --workspace-id (or try --mock)"
-                .into(),
-        )
-    })?;
-    let seconds = |flag: &str, value: f64| {
-        Duration::try_from_secs_f64(value)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| Fatal(format!("{flag} must be a positive number of seconds")))
-    };
-    let mut timeouts = Timeouts::default().attempt(seconds("--timeout", global.timeout)?);
-    if let Some(deadline) = global.deadline {
-        timeouts = timeouts.operation(seconds("--deadline", deadline)?);
-    }
-    let mut builder = Client::builder()
-        .api_key(api_key)
-        .workspace_id(workspace_id)
-        .timeouts(timeouts)
-        .retry(RetryPolicy::default().max_attempts(global.max_retries.saturating_add(1)))
-        .rate_limit(RateLimit::per_minute(global.rate_limit))
-        .concurrency(global.concurrency)
-        .user_agent(concat!("trillet-cli/", env!("CARGO_PKG_VERSION")));
-    if let Some(url) = present(base_url) {
-        builder = builder.base_url(url);
-    }
-    builder.build().map_err(Fatal::from)
-}
-
-/// A progress bar on standard error, only for several ids on a terminal.
-fn progress_bar(global: &Global, total: usize) -> ProgressBar {
-    if global.quiet || total < 2 || !std::io::stderr().is_terminal() {
+/// A progress bar on standard error counting fetched records, only for a batch on a
+/// terminal. The total is unknown while ids are still arriving, so it shows the
+/// count and the rate.
+fn progress_bar(global: &Global, single: bool) -> ProgressBar {
+    if global.quiet || single || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta}") {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {pos} fetched, {per_sec} [{elapsed}]")
+    {
         bar.set_style(style);
     }
+    bar.enable_steady_tick(Duration::from_millis(200));
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_from_a_file_skip_blank_lines_and_follow_the_arguments() {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(file, "b\n\n  c  \n{{\"_id\":\"d\",\"x\":1}}\n").unwrap();
-        let args = GetArgs {
-            ids: vec!["a".into()],
-            ids_from: Some(file.path().to_owned()),
-            output: None,
-        };
-        assert_eq!(read_ids(&args).unwrap(), ["a", "b", "c", "d"]);
-    }
-
-    #[test]
-    fn a_missing_file_is_a_clear_error() {
-        let args = GetArgs {
-            ids: vec![],
-            ids_from: Some("/nonexistent/ids.txt".into()),
-            output: None,
-        };
-        assert!(
-            read_ids(&args)
-                .unwrap_err()
-                .0
-                .contains("cannot read ids from /nonexistent/ids.txt")
-        );
-    }
 }

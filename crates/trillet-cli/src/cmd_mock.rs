@@ -7,7 +7,7 @@ use crate::{Fatal, exit};
 
 pub async fn serve(global: &Global, args: ServeArgs) -> Result<u8, Fatal> {
     let config = MockConfig {
-        rate_limit_per_minute: (global.rate_limit > 0).then_some(global.rate_limit),
+        rate_limit_per_minute: global.rate_limit.or(Some(60)).filter(|&n| n > 0),
         chaos: args.chaos,
         seed: args.seed,
         ..MockConfig::default()

@@ -4,7 +4,10 @@
 mod cli;
 mod cmd_call_history;
 mod cmd_mock;
+mod context;
+mod ids;
 mod output;
+mod term;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -19,7 +22,9 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const SOME_FAILED: u8 = 1;
     pub const USAGE: u8 = 2;
+    pub const HUNG_UP: u8 = 129;
     pub const INTERRUPTED: u8 = 130;
+    pub const TERMINATED: u8 = 143;
 }
 
 /// A failure that ends the command: one line saying what to do, exit status 2.
@@ -70,7 +75,7 @@ async fn run(cli: Cli) -> Result<u8, Fatal> {
 }
 
 fn fatal(error: &Fatal) -> ExitCode {
-    eprintln!("error: {}", error.0);
+    term::eprint_line(&format!("error: {}", error.0));
     ExitCode::from(exit::USAGE)
 }
 

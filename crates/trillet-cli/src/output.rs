@@ -18,7 +18,9 @@ impl Writer<Vec<u8>> {
 pub struct Writer<W: Write> {
     out: W,
     format: Output,
-    wrote_header: bool,
+    /// With `json`: the records form one array (several records, or a stream of them).
+    array: bool,
+    written: usize,
 }
 
 impl<W: Write> Writer<W> {
@@ -26,8 +28,28 @@ impl<W: Write> Writer<W> {
         Self {
             out,
             format,
-            wrote_header: false,
+            array: false,
+            written: 0,
         }
+    }
+
+    /// With `json`, writes the records as one JSON array, so the output is one valid
+    /// document however many there are (call [`finish`](Self::finish) at the end).
+    pub fn json_array(mut self, array: bool) -> Self {
+        self.array = array;
+        self
+    }
+
+    /// Ends the output: closes the JSON array (empty if nothing was written).
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if self.array && self.format == Output::Json {
+            if self.written == 0 {
+                writeln!(self.out, "[]")?;
+            } else {
+                writeln!(self.out, "\n]")?;
+            }
+        }
+        self.out.flush()
     }
 
     /// Writes one record and flushes, so a pipe sees each record as it arrives.
@@ -39,6 +61,12 @@ impl<W: Write> Writer<W> {
             // jsonxf re-indents without parsing numbers: serde_json would turn `0.10`
             // into `0.1` (its arbitrary_precision feature would change number handling
             // for the whole workspace), and a Value would reorder keys.
+            Output::Json if self.array => {
+                let pretty = jsonxf::pretty_print(raw.json()).map_err(std::io::Error::other)?;
+                let open = if self.written == 0 { "[\n" } else { ",\n" };
+                let indented = pretty.trim_end().replace('\n', "\n  ");
+                write!(self.out, "{open}  {indented}")?;
+            }
             Output::Json => {
                 let pretty = jsonxf::pretty_print(raw.json()).map_err(std::io::Error::other)?;
                 writeln!(self.out, "{}", pretty.trim_end())?;
@@ -48,13 +76,13 @@ impl<W: Write> Writer<W> {
                 writeln!(self.out, "{}", compact.trim_end())?;
             }
             Output::Table => {
-                if !self.wrote_header {
-                    self.wrote_header = true;
+                if self.written == 0 {
                     writeln!(self.out, "{}", table_row(&HEADER.map(str::to_owned)))?;
                 }
                 writeln!(self.out, "{}", table_row(&raw.cells(id)))?;
             }
         }
+        self.written += 1;
         self.out.flush()
     }
 }
@@ -76,7 +104,8 @@ const WIDTHS: [usize; 7] = [24, 13, 11, 19, 8, 8, 40];
 fn table_row(cells: &[String; 7]) -> String {
     let mut line = String::new();
     for (i, (cell, width)) in cells.iter().zip(WIDTHS).enumerate() {
-        let cell = cut(cell, width);
+        // Cells hold server text: escaped, so it cannot drive the terminal.
+        let cell = cut(&crate::term::safe(cell), width);
         if i + 1 == cells.len() {
             line.push_str(&cell);
         } else {
@@ -95,16 +124,13 @@ pub trait Row {
 impl Row for Raw<CallHistory> {
     fn cells(&self, id: &str) -> [String; 7] {
         let call = self.record();
-        let seconds = call.duration().map(|d| d.as_secs_f64());
         cells(
+            call,
             call.id.as_deref().unwrap_or(id),
             [
                 call.direction.as_ref().map(ToString::to_string),
                 call.status.as_ref().map(ToString::to_string),
             ],
-            call.started_at(),
-            seconds,
-            call.customer_charge(),
             call.summary.as_deref(),
         )
     }
@@ -113,31 +139,29 @@ impl Row for Raw<CallHistory> {
 impl Row for Raw<CallHistorySummary> {
     fn cells(&self, id: &str) -> [String; 7] {
         let item = self.record();
-        let started = item
-            .timestamp
-            .and_then(|t| chrono::DateTime::from_timestamp_micros((t * 1e6).round() as i64));
         cells(
+            item,
             item.id.as_deref().unwrap_or(id),
             [
                 item.direction.as_ref().map(ToString::to_string),
                 item.status.as_ref().map(ToString::to_string),
             ],
-            started,
-            item.duration,
-            item.cost,
             item.summary.as_deref(),
         )
     }
 }
 
+/// The cells of a record, its times and charge read through the library's guarded
+/// accessors.
 fn cells(
+    record: &impl CallHistoryExt,
     id: &str,
     [direction, status]: [Option<String>; 2],
-    started: Option<chrono::DateTime<chrono::Utc>>,
-    seconds: Option<f64>,
-    charge: Option<f64>,
     summary: Option<&str>,
 ) -> [String; 7] {
+    let started = record.started_at();
+    let seconds = record.duration().map(|d| d.as_secs_f64());
+    let charge = record.customer_charge();
     let dash = || "-".to_owned();
     [
         id.to_owned(),

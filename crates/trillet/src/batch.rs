@@ -2,30 +2,28 @@
 //! limit whose permits are taken in input order, so ordered results stream out at
 //! the configured rate instead of in bursts. Nothing is collected.
 
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, StreamExt};
 use trillet_api::types::CallHistory;
 
 use crate::client::{Client, RawCallHistory};
 use crate::error::Error;
 
-/// A batch of ids to fetch; build it with [`Client::call_histories`].
+/// A batch of ids to fetch; build it with [`Client::call_histories`] (ids in hand)
+/// or [`Client::call_histories_from`] (ids that arrive as a stream, read only as
+/// request slots free up).
 ///
 /// Every request goes through the client's rate limiter and retry policy, so a
 /// batch of any size stays under the configured rate by itself.
 #[must_use = "a batch does nothing until its stream is polled"]
-pub struct Batch<I> {
+pub struct Batch {
     client: Client,
-    ids: I,
+    ids: BoxStream<'static, String>,
     concurrency: usize,
     ordered: bool,
 }
 
-impl<I> Batch<I>
-where
-    I: Iterator + Send + 'static,
-    I::Item: Into<String>,
-{
-    pub(crate) fn new(client: Client, ids: I, concurrency: usize) -> Self {
+impl Batch {
+    pub(crate) fn new(client: Client, ids: BoxStream<'static, String>, concurrency: usize) -> Self {
         Self {
             client,
             ids,
@@ -68,7 +66,7 @@ where
         let permits = client.clone();
         // One id at a time takes its first permit, in input order, and only when a
         // request slot is free; the request itself then skips that permit.
-        let requests = stream::iter(ids.map(Into::into))
+        let requests = ids
             .then(move |id: String| {
                 let client = permits.clone();
                 async move {

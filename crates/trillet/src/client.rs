@@ -287,13 +287,24 @@ impl Client {
     /// }
     /// # }
     /// ```
-    pub fn call_histories<I>(&self, ids: I) -> Batch<I::IntoIter>
+    pub fn call_histories<I>(&self, ids: I) -> Batch
     where
         I: IntoIterator,
         I::IntoIter: Send + 'static,
-        I::Item: Into<String>,
+        I::Item: Into<String> + 'static,
     {
-        Batch::new(self.clone(), ids.into_iter(), self.shared.concurrency)
+        let ids = futures_util::stream::iter(ids.into_iter().map(Into::into));
+        Batch::new(self.clone(), Box::pin(ids), self.shared.concurrency)
+    }
+
+    /// Like [`call_histories`](Self::call_histories), for ids that arrive as a
+    /// stream (a pipe, a queue): each is read only when a request slot is free, so
+    /// memory stays flat however many there are.
+    pub fn call_histories_from<S>(&self, ids: S) -> Batch
+    where
+        S: futures_util::Stream<Item = String> + Send + 'static,
+    {
+        Batch::new(self.clone(), Box::pin(ids), self.shared.concurrency)
     }
 
     /// Requests the hook saw outside a managed call (the low-level client).

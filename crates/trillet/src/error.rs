@@ -67,7 +67,7 @@ pub enum Error {
     },
 
     /// The response body was larger than the configured limit.
-    #[error("the response body exceeds the limit of {limit} bytes (max_body_bytes)")]
+    #[error("the response body exceeds the limit of {limit} bytes")]
     BodyTooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -313,7 +313,7 @@ impl fmt::Display for ApiError {
                     None => Ok(()),
                 }
             }
-            429 => f.write_str("; lower the request rate (rate_limit)"),
+            429 => f.write_str("; lower the request rate"),
             _ => Ok(()),
         }
     }
