@@ -92,7 +92,7 @@ fn build_client(global: &Global, mock: Option<&MockServer>) -> Result<Client, Fa
     }
     let mut builder = builder
         .timeouts(timeouts)
-        .retry(RetryPolicy::default().max_attempts(global.max_retries.saturating_add(1)))
+        .retry(RetryPolicy::default().max_retries(global.max_retries))
         .rate_limit(RateLimit::per_minute(per_minute(global)))
         .concurrency(global.concurrency)
         .user_agent(concat!("trillet-cli/", env!("CARGO_PKG_VERSION")));

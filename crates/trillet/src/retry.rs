@@ -57,6 +57,11 @@ impl RetryPolicy {
         self
     }
 
+    /// Retries after the first attempt (`max_attempts(retries + 1)`, saturating).
+    pub fn max_retries(self, retries: u32) -> Self {
+        self.max_attempts(retries.saturating_add(1))
+    }
+
     /// The backoff before the first retry (before jitter); it doubles each time.
     pub fn initial_backoff(mut self, backoff: Duration) -> Self {
         self.initial_backoff = backoff;
@@ -218,6 +223,8 @@ mod tests {
     fn the_schedule_has_one_backoff_per_retry() {
         assert_eq!(RetryPolicy::default().max_attempts(4).schedule().count(), 3);
         assert_eq!(RetryPolicy::none().schedule().count(), 0);
+        assert_eq!(RetryPolicy::default().max_retries(2).attempts(), 3);
+        assert_eq!(RetryPolicy::default().max_retries(u32::MAX).attempts(), u32::MAX);
     }
 
     #[test]
