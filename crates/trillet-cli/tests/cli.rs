@@ -1,6 +1,8 @@
 //! The `trillet` binary end to end against its built-in mock, with golden outputs in
 //! `tests/data/` (regenerate with `UPDATE_GOLDEN=1 cargo test -p trillet-cli`).
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,12 +11,7 @@ use assert_cmd::cargo::cargo_bin_cmd;
 fn trillet() -> assert_cmd::Command {
     let mut cmd = cargo_bin_cmd!("trillet");
     // Nothing from the caller's environment leaks into a test.
-    for var in [
-        "TRILLET_API_KEY",
-        "TRILLET_WORKSPACE_ID",
-        "TRILLET_BASE_URL",
-        "RUST_LOG",
-    ] {
+    for var in common::CALLER_ENV {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");

@@ -1,6 +1,8 @@
 //! The real binary against real processes, pipes and signals: hostile server text,
 //! SIGTERM and SIGHUP mid-batch, `kill -9` and `--resume`, streaming stdin, flags.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -9,12 +11,7 @@ use std::time::{Duration, Instant};
 
 fn trillet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trillet"));
-    for var in [
-        "TRILLET_API_KEY",
-        "TRILLET_WORKSPACE_ID",
-        "TRILLET_BASE_URL",
-        "RUST_LOG",
-    ] {
+    for var in common::CALLER_ENV {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");
@@ -28,14 +25,7 @@ fn serve_once_per_request(status: u16, body: &'static str) -> String {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { break };
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
+            common::read_head(&mut stream);
             let reply = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
@@ -73,7 +63,10 @@ fn escape_sequences_from_the_server_never_reach_the_terminal_raw() {
         !table.contains('\u{1b}') && !table.contains('\u{7}') && !table.contains('\u{9b}'),
         "{table:?}"
     );
-    assert!(table.contains("pwned\\u{7}") && table.contains("\\u{1b}[2J"), "{table}");
+    assert!(
+        table.contains("pwned\\u{7}") && table.contains("\\u{1b}[2J"),
+        "{table}"
+    );
     // JSON output stays exactly what the server sent (escaped by JSON itself).
     let json = against(&url)
         .args(["call-history", "get", "x", "-o", "jsonl"])

@@ -1,7 +1,9 @@
 //! Proxies from the environment, with the real binary: loopback traffic (`--mock`, a
 //! local base URL) never goes through one, and for https a proxy sees only CONNECT.
 
-use std::io::{Read, Write};
+mod common;
+
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,14 +28,7 @@ impl RecordingProxy {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { break };
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
+                let head = common::read_head(&mut stream);
                 if let Ok(mut log) = log.lock() {
                     log.push(String::from_utf8_lossy(&head).into_owned());
                 }

@@ -224,7 +224,10 @@ mod tests {
         assert_eq!(RetryPolicy::default().max_attempts(4).schedule().count(), 3);
         assert_eq!(RetryPolicy::none().schedule().count(), 0);
         assert_eq!(RetryPolicy::default().max_retries(2).attempts(), 3);
-        assert_eq!(RetryPolicy::default().max_retries(u32::MAX).attempts(), u32::MAX);
+        assert_eq!(
+            RetryPolicy::default().max_retries(u32::MAX).attempts(),
+            u32::MAX
+        );
     }
 
     #[test]

@@ -1,0 +1,26 @@
+//! What the CLI's test files share.
+
+#![allow(dead_code)] // each test file uses some of it
+
+use std::io::Read;
+
+/// Variables of the caller's environment that must not leak into a test run.
+pub const CALLER_ENV: [&str; 4] = [
+    "TRILLET_API_KEY",
+    "TRILLET_WORKSPACE_ID",
+    "TRILLET_BASE_URL",
+    "RUST_LOG",
+];
+
+/// Reads an HTTP request head (up to the blank line, or until the peer stops).
+pub fn read_head(stream: &mut impl Read) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    head
+}
