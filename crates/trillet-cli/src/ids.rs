@@ -140,6 +140,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn arguments_come_first_and_a_missing_file_is_a_clear_error() {
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let source = |from: Option<&str>| Source {
+            args: vec!["a".into(), "done".into()],
+            from: from.map(PathBuf::from),
+            done: HashSet::from(["done".to_owned()]),
+            stop: stopped.clone(),
+        };
+        let ids: Vec<String> = source(None).stream().await.unwrap().collect().await;
+        assert_eq!(ids, ["a"], "ids already done are skipped");
+        let err = source(Some("/nonexistent/ids.txt")).stream().await.err().unwrap();
+        assert!(err.0.contains("cannot read ids from /nonexistent/ids.txt"), "{}", err.0);
+    }
+
+    #[tokio::test]
     async fn blank_lines_comments_and_bad_lines_are_skipped() {
         assert_eq!(
             ids_of(b"# header\n\n  x  \n{\"_id\":\"y\",\"n\":1}\n{\"no\":1}\n\xff\xfe\nz\n").await,
