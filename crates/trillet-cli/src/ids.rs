@@ -150,8 +150,16 @@ mod tests {
         };
         let ids: Vec<String> = source(None).stream().await.unwrap().collect().await;
         assert_eq!(ids, ["a"], "ids already done are skipped");
-        let err = source(Some("/nonexistent/ids.txt")).stream().await.err().unwrap();
-        assert!(err.0.contains("cannot read ids from /nonexistent/ids.txt"), "{}", err.0);
+        let err = source(Some("/nonexistent/ids.txt"))
+            .stream()
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            err.0.contains("cannot read ids from /nonexistent/ids.txt"),
+            "{}",
+            err.0
+        );
     }
 
     #[tokio::test]
