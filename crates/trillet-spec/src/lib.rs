@@ -135,30 +135,136 @@ impl Spec {
     pub fn json_schema(&self, name: &str) -> Result<Value, SpecError> {
         self.schema(name)
             .ok_or_else(|| SpecError(format!("the spec has no schema named `{name}`")))?;
+        Ok(self.json_schema_of(&serde_json::json!({
+            "$ref": format!("#/components/schemas/{}", escape_pointer(name))
+        })))
+    }
+
+    /// A self-contained JSON Schema document for an OpenAPI schema written in this
+    /// spec (inline, or a `$ref` into `components/schemas`).
+    pub fn json_schema_of(&self, schema: &Value) -> Value {
         let schemas = self
             .document
             .pointer("/components/schemas")
             .cloned()
             .unwrap_or(Value::Object(Map::new()));
-        Ok(serde_json::json!({
-            "allOf": [{ "$ref": format!("#/components/schemas/{}", escape_pointer(name)) }],
+        serde_json::json!({
+            "allOf": [to_json_schema(schema)],
             "components": { "schemas": map_to_json_schema(&schemas) },
-        }))
+        })
     }
 
     /// A validator for instances of `components/schemas/<name>`, checking formats too.
     #[cfg(feature = "validate")]
     pub fn validator(&self, name: &str) -> Result<SchemaValidator, SpecError> {
         let schema = self.json_schema(name)?;
-        let validator = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft7)
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|e| SpecError(format!("schema `{name}` is not valid JSON Schema: {e}")))?;
-        Ok(SchemaValidator {
-            name: name.to_owned(),
-            validator,
+        SchemaValidator::build(name, &schema)
+    }
+
+    /// A validator for an OpenAPI schema written in this spec (such as a
+    /// [`Parameter::schema`]); `name` says in errors what it is.
+    #[cfg(feature = "validate")]
+    pub fn validator_of(&self, name: &str, schema: &Value) -> Result<SchemaValidator, SpecError> {
+        SchemaValidator::build(name, &self.json_schema_of(schema))
+    }
+
+    /// The parameters of the operation `operation_id` (path-level ones included,
+    /// an operation's own winning), `$ref`s to `components/parameters` resolved.
+    pub fn parameters(&self, operation_id: &str) -> Result<Vec<Parameter>, SpecError> {
+        let (path_item, operation) = self
+            .operations()
+            .find(|(_, _, op)| op.get("operationId").and_then(Value::as_str) == Some(operation_id))
+            .map(|(_, item, op)| (item, op))
+            .ok_or_else(|| SpecError(format!("the spec has no operation `{operation_id}`")))?;
+        let mut found: Vec<Parameter> = Vec::new();
+        for list in [path_item.get("parameters"), operation.get("parameters")] {
+            for raw in list.and_then(Value::as_array).into_iter().flatten() {
+                let parameter = self.parameter(raw)?;
+                found.retain(|p| (&p.name, &p.location) != (&parameter.name, &parameter.location));
+                found.push(parameter);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every operation: `(path, path item, operation object)`, in document order.
+    pub fn operations(&self) -> impl Iterator<Item = (&str, &Value, &Value)> {
+        const METHODS: [&str; 8] = [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ];
+        self.document
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, item)| {
+                METHODS
+                    .iter()
+                    .filter_map(move |m| item.get(*m).map(|op| (path.as_str(), item, op)))
+            })
+    }
+
+    fn parameter(&self, raw: &Value) -> Result<Parameter, SpecError> {
+        let raw = match raw.get("$ref").and_then(Value::as_str) {
+            Some(reference) => reference
+                .strip_prefix('#')
+                .and_then(|pointer| self.document.pointer(pointer))
+                .ok_or_else(|| SpecError(format!("unresolvable parameter `$ref` {reference}")))?,
+            None => raw,
+        };
+        let text = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_owned);
+        let name = text("name").ok_or_else(|| SpecError("a parameter has no name".into()))?;
+        Ok(Parameter {
+            location: text("in")
+                .ok_or_else(|| SpecError(format!("parameter `{name}` has no `in`")))?,
+            required: raw.get("required") == Some(&Value::Bool(true)),
+            schema: raw.get("schema").cloned().unwrap_or(Value::Object(Map::new())),
+            json_content: raw
+                .pointer(&format!("/{JSON_CONTENT}/application~1json/schema"))
+                .cloned(),
+            name,
         })
+    }
+}
+
+/// The extension that gives a string parameter's JSON-encoded shape, written as
+/// OpenAPI's `content` would be (`x-content: {application/json: {schema: …}}`).
+/// progenitor 0.15 refuses `content` on parameters, so the spec keeps `schema`
+/// (a string with a `pattern` that only JSON of that shape matches) and says the
+/// decoded shape here.
+pub const JSON_CONTENT: &str = "x-content";
+
+/// One parameter of an operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    /// The parameter's name, as sent.
+    pub name: String,
+    /// Where it is sent: `query`, `path`, `header` or `cookie`.
+    pub location: String,
+    /// Whether the request must carry it.
+    pub required: bool,
+    /// Its OpenAPI schema, as written (possibly a `$ref`).
+    pub schema: Value,
+    /// For a JSON-encoded parameter, the schema of the decoded value ([`JSON_CONTENT`]).
+    pub json_content: Option<Value>,
+}
+
+impl Spec {
+    /// The `type` of an OpenAPI schema written in this spec, through `$ref`s
+    /// (`None` when it names no single type).
+    pub fn type_of<'a>(&'a self, schema: &'a Value) -> Option<&'a str> {
+        let mut schema = schema;
+        for _ in 0..16 {
+            match schema.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    schema = reference
+                        .strip_prefix('#')
+                        .and_then(|pointer| self.document.pointer(pointer))?;
+                }
+                None => return schema.get("type").and_then(Value::as_str),
+            }
+        }
+        None
     }
 
     /// Every `example` written inline in the spec, with the schema it must satisfy
@@ -264,6 +370,18 @@ impl fmt::Display for Problem {
 
 #[cfg(feature = "validate")]
 impl SchemaValidator {
+    fn build(name: &str, schema: &Value) -> Result<Self, SpecError> {
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .should_validate_formats(true)
+            .build(schema)
+            .map_err(|e| SpecError(format!("schema `{name}` is not valid JSON Schema: {e}")))?;
+        Ok(Self {
+            name: name.to_owned(),
+            validator,
+        })
+    }
+
     /// The schema's name.
     pub fn name(&self) -> &str {
         &self.name
