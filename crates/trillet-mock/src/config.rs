@@ -2,6 +2,7 @@
 //! expect, how hard to rate-limit and how often to misbehave.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use crate::MockError;
 
@@ -15,6 +16,12 @@ pub const MOCK_WORKSPACE_ID: &str = "trillet-mock-workspace";
 
 /// How many records the mock's workspace lists by default.
 pub const DEFAULT_LIST_SIZE: usize = 1000;
+
+/// How many connections are served at once by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// How long a connection may take to send a request head by default.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The documented rate limit of the Developer plan: 60 requests per minute per key.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 60;
@@ -52,6 +59,22 @@ pub struct MockConfig {
     /// How many records the list operation holds (default 1000). Each is one that
     /// `get` serves; see [`workspace_ids`](crate::workspace_ids).
     pub list_size: usize,
+    /// How many connections are served at once (at least 1; default 256). Further
+    /// connections wait, accepted by the kernel but not read, until one closes;
+    /// [`header_read_timeout`](Self::header_read_timeout) makes sure idle ones do.
+    pub max_connections: usize,
+    /// How long a connection may take to send a complete request head (default
+    /// 10 s), counted from when it is ready for one: a connection idle between
+    /// requests is closed after this long too, and so is one that sends half a
+    /// head. Must not be zero.
+    pub header_read_timeout: Duration,
+    /// How often rate-limit buckets that have refilled are forgotten (default 10 s).
+    /// Must not be zero.
+    pub rate_limit_sweep: Duration,
+    /// How often a summary of the requests answered since the last one is logged
+    /// at `info` (default 60 s; none when nothing was answered). Each request is
+    /// logged at `debug`. Must not be zero.
+    pub summary_interval: Duration,
 }
 
 impl Default for MockConfig {
@@ -64,6 +87,10 @@ impl Default for MockConfig {
             api_key: None,
             workspace_id: None,
             list_size: DEFAULT_LIST_SIZE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            rate_limit_sweep: Duration::from_secs(10),
+            summary_interval: Duration::from_secs(60),
         }
     }
 }
@@ -82,6 +109,18 @@ impl MockConfig {
                 "chaos must be a probability between 0 and 1, not {}",
                 self.chaos
             )));
+        }
+        if self.max_connections == 0 {
+            return Err(MockError::Config("max_connections must be at least 1".into()));
+        }
+        for (name, value) in [
+            ("header_read_timeout", self.header_read_timeout),
+            ("rate_limit_sweep", self.rate_limit_sweep),
+            ("summary_interval", self.summary_interval),
+        ] {
+            if value.is_zero() {
+                return Err(MockError::Config(format!("{name} must not be zero")));
+            }
         }
         for (name, value) in [
             ("api_key", &self.api_key),

@@ -85,13 +85,15 @@ mod envelope;
 mod error;
 mod faults;
 mod listing;
+mod params;
 mod rate_limit;
 mod records;
 mod server;
 mod stats;
 
 pub use config::{
-    DEFAULT_LIST_SIZE, DEFAULT_RATE_LIMIT_PER_MINUTE, MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LIST_SIZE, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_RATE_LIMIT_PER_MINUTE, MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig,
 };
 pub use error::MockError;
 pub use faults::FAULT_HEADER;

@@ -124,15 +124,21 @@ fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A positive integer parameter. The spec gives no maximum, so a larger value
+/// than `u64` holds saturates (`page` past the end is an empty page).
 fn positive(query: &[(String, String)], name: &str, default: u64) -> Result<u64, String> {
-    match param(query, name) {
-        None => Ok(default),
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("{name} must be a positive integer, not {text:?}")),
-    }
+    let Some(text) = param(query, name) else {
+        return Ok(default);
+    };
+    let number = serde_json::from_str::<serde_json::Number>(text).ok();
+    number
+        .and_then(|n| {
+            n.as_u64()
+                // `as` saturates: 1e30 becomes u64::MAX.
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as u64))
+        })
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("{name} must be a positive integer"))
 }
 
 /// The filters of one request. `pathwayId`, `batchId` and `postAnalysis` are
@@ -211,12 +217,43 @@ fn bound(range: &Map<String, Value>, key: &str) -> Result<Option<f64>, String> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
         Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.timestamp_micros() as f64 / 1e6))
-            .map_err(|_| format!("dateRange.{key} must be RFC 3339 or Unix seconds, not {s:?}")),
-        Some(other) => Err(format!(
-            "dateRange.{key} must be RFC 3339 or Unix seconds, not {other}"
+            .ok()
+            .map(|t| t.timestamp_micros() as f64 / 1e6)
+            .or_else(|| rolled_over(s))
+            .map(Some)
+            .ok_or_else(|| format!("dateRange.{key} must be RFC 3339 or Unix seconds")),
+        Some(_) => Err(format!(
+            "dateRange.{key} must be RFC 3339 or Unix seconds"
         )),
     }
+}
+
+/// Unix seconds of an RFC 3339 text whose fields are in range but whose day
+/// the month does not have (`2025-02-30`, which the spec's pattern admits): the
+/// extra days roll over into the next month, as `mktime` does.
+fn rolled_over(text: &str) -> Option<f64> {
+    let digits = |range: std::ops::Range<usize>| text.get(range)?.parse::<u32>().ok();
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    let first = chrono::NaiveDate::from_ymd_opt(year, digits(5..7)?, 1)?;
+    let midnight = first.and_hms_opt(0, 0, 0)?.and_utc().timestamp() as f64;
+    let days = f64::from(digits(8..10)?.checked_sub(1)?);
+    let clock = f64::from(digits(11..13)? * 3600 + digits(14..16)? * 60 + digits(17..19)?);
+    let rest = text.get(19..)?;
+    let zone_at = rest.find(['Z', 'z', '+', '-'])?;
+    let fraction = match &rest[..zone_at] {
+        "" => 0.0,
+        f => format!("0{f}").parse::<f64>().ok()?,
+    };
+    let offset = match &rest[zone_at..] {
+        "Z" | "z" => 0.0,
+        zone => {
+            let sign = if zone.starts_with('-') { -1.0 } else { 1.0 };
+            let hours = f64::from(zone.get(1..3)?.parse::<u32>().ok()?);
+            let minutes = f64::from(zone.get(4..6)?.parse::<u32>().ok()?);
+            sign * (hours * 3600.0 + minutes * 60.0)
+        }
+    };
+    Some(midnight + days * 86_400.0 + clock + fraction - offset)
 }
 
 #[cfg(test)]
@@ -298,5 +335,23 @@ mod tests {
                 .unwrap_err()
                 .contains("dateRange")
         );
+    }
+
+    #[test]
+    fn a_day_the_month_lacks_rolls_over_and_a_huge_page_is_empty() {
+        assert_eq!(
+            rolled_over("2025-02-30T01:00:00.5+01:00"),
+            DateTime::parse_from_rfc3339("2025-03-02T00:00:00.5Z")
+                .ok()
+                .map(|t| t.timestamp_micros() as f64 / 1e6)
+        );
+        let ws = Workspace::new(3);
+        let range = r#"{"from":"2025-02-31T00:00:00Z"}"#;
+        assert!(ws.page(&query(&[("dateRange", range)])).is_ok());
+        assert_eq!(
+            ws.page(&query(&[("page", "100000000000000000000000")])).as_deref(),
+            Ok("[]")
+        );
+        assert_eq!(ids_of(&ws.page(&query(&[("limit", "1e30")])).unwrap()).len(), 3);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! A request to the record route is checked in this order: method (405), path
 //! (400), `x-api-key` (401), `x-workspace-id` (403), rate limit (429), then
-//! `x-mock-fault` (400 if malformed), chaos, and finally the record (200 or 404).
+//! `x-mock-fault` (400 if malformed), chaos, the parameters against the spec
+//! (400, see `params.rs`), and finally the record (200 or 404).
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,15 +18,20 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::any;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
+use trillet_spec::Spec;
 
 use crate::config::MockConfig;
 use crate::envelope;
 use crate::error::MockError;
 use crate::faults::{self, Chaos, FAULT_HEADER};
 use crate::listing::Workspace;
+use crate::params::OperationParams;
 use crate::rate_limit::KeyedLimit;
 use crate::records;
 use crate::stats::{Counters, MockStats, Outcome};
@@ -35,6 +41,10 @@ const RECORD_ROUTE: &str = "/v2/api/call-history/{id}";
 
 /// The route of the list operation.
 const LIST_ROUTE: &str = "/v2/api/call-history";
+
+/// The operation ids of the two routes in the spec.
+const GET_OPERATION: &str = "get_call_history";
+const LIST_OPERATION: &str = "list_call_histories";
 
 /// How long [`MockServer::shutdown`] waits for requests in flight before it
 /// stops serving regardless.
@@ -46,6 +56,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct MockServer {
     addr: SocketAddr,
     counters: Arc<Counters>,
+    limit: Option<Arc<KeyedLimit>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -62,21 +73,16 @@ impl MockServer {
         };
         let listener = TcpListener::bind(config.addr).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
-        let state = Arc::new(AppState::new(&config));
+        let state = Arc::new(AppState::new(&config)?);
         let counters = Arc::clone(&state.counters);
+        let limit = state.limit.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    // A dropped sender (the handle was dropped) also stops the server.
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let app = router(Arc::clone(&state));
+        let task = tokio::spawn(run(listener, app, state, config, stopped));
         Ok(Self {
             addr,
             counters,
+            limit,
             stop: Some(stop),
             task: Some(task),
         })
@@ -95,6 +101,13 @@ impl MockServer {
     /// A snapshot of the request counters.
     pub fn stats(&self) -> MockStats {
         self.counters.snapshot()
+    }
+
+    /// How many API keys the rate limiter holds a bucket for (0 without a limit).
+    /// Buckets that have refilled are forgotten every
+    /// [`MockConfig::rate_limit_sweep`].
+    pub fn rate_limit_buckets(&self) -> usize {
+        self.limit.as_ref().map_or(0, |limit| limit.buckets())
     }
 
     /// Stops accepting connections, lets requests in flight finish (for up to
@@ -137,27 +150,152 @@ pub async fn serve(config: MockConfig, addr: SocketAddr) -> Result<(), MockError
     stopped
 }
 
+/// Accepts connections until `stopped`, serving each with hyper's HTTP/1
+/// connection (which enforces the header-read timeout), at most
+/// `config.max_connections` at once, then shuts the open ones down gracefully.
+///
+/// The accept loop is written out because `axum::serve` offers neither a
+/// header-read timeout nor a connection cap. The cap is a semaphore permit per
+/// connection, taken before `accept`: beyond the cap, connections wait in the
+/// kernel's backlog (they are not refused) until a permit is returned.
+async fn run(
+    listener: TcpListener,
+    app: Router,
+    state: Arc<AppState>,
+    config: MockConfig,
+    stopped: oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let started = Instant::now();
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout);
+    let housekeeping = tokio::spawn(housekeeping(
+        Arc::clone(&state),
+        config.rate_limit_sweep,
+        config.summary_interval,
+    ));
+    // A dropped sender (the handle was dropped) also stops the server.
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stopped => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_closed) => break,
+            },
+        };
+        let stream = tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // Out of file descriptors or a connection reset before it was
+                    // accepted: not the server's end. Pause briefly, go on.
+                    tracing::debug!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(app.clone()),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    housekeeping.abort();
+    log_summary(&state, &mut MockStats::default(), started.elapsed(), "mock totals");
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Sweeps the rate limiter and logs the periodic summary, until aborted.
+async fn housekeeping(state: Arc<AppState>, sweep: Duration, summary: Duration) {
+    let mut sweep = tokio::time::interval(sweep);
+    let mut summary_tick = tokio::time::interval(summary);
+    let mut last = state.counters.snapshot();
+    let mut since = Instant::now();
+    sweep.tick().await;
+    summary_tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = sweep.tick() => {
+                if let Some(limit) = &state.limit {
+                    limit.sweep();
+                }
+            }
+            _ = summary_tick.tick() => {
+                log_summary(&state, &mut last, since.elapsed(), "mock summary");
+                since = Instant::now();
+            }
+        }
+    }
+}
+
+/// Logs at `info` what was answered since `last` in the `interval` (and makes
+/// now the new `last`), unless nothing was.
+fn log_summary(state: &AppState, last: &mut MockStats, interval: Duration, what: &str) {
+    let now = state.counters.snapshot();
+    let requests = now.requests.saturating_sub(last.requests);
+    if requests > 0 {
+        let statuses = now
+            .by_status
+            .iter()
+            .map(|(status, n)| (status, n.saturating_sub(last.count(*status))))
+            .filter(|(_, n)| *n > 0)
+            .map(|(status, n)| format!("{status}={n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        tracing::info!(
+            requests,
+            statuses = %statuses,
+            rate_limited = now.rate_limited.saturating_sub(last.rate_limited),
+            faults = now.faults_injected.saturating_sub(last.faults_injected),
+            interval_s = interval.as_secs_f64(),
+            buckets = state.limit.as_ref().map_or(0, |l| l.buckets()),
+            "{what}"
+        );
+    }
+    *last = now;
+}
+
 /// What every request handler shares.
 #[derive(Debug)]
 struct AppState {
     api_key: Option<String>,
     workspace_id: Option<String>,
-    limit: Option<KeyedLimit>,
+    limit: Option<Arc<KeyedLimit>>,
     chaos: Chaos,
     counters: Arc<Counters>,
     workspace: Workspace,
+    get_params: OperationParams,
+    list_params: OperationParams,
 }
 
 impl AppState {
-    fn new(config: &MockConfig) -> Self {
-        Self {
+    fn new(config: &MockConfig) -> Result<Self, MockError> {
+        let spec_error = |e: trillet_spec::SpecError| MockError::Config(format!("the spec: {e}"));
+        let spec = Spec::bundled().map_err(spec_error)?;
+        Ok(Self {
             api_key: config.api_key.clone(),
             workspace_id: config.workspace_id.clone(),
-            limit: KeyedLimit::new(config.rate_limit_per_minute),
+            limit: KeyedLimit::new(config.rate_limit_per_minute).map(Arc::new),
             chaos: Chaos::new(config.chaos, config.seed),
             counters: Arc::default(),
             workspace: Workspace::new(config.list_size),
-        }
+            get_params: OperationParams::load(&spec, GET_OPERATION).map_err(spec_error)?,
+            list_params: OperationParams::load(&spec, LIST_OPERATION).map_err(spec_error)?,
+        })
     }
 }
 
@@ -184,7 +322,7 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
         .unwrap_or_default();
     let status = response.status().as_u16();
     state.counters.answered(status, &outcome);
-    tracing::info!(
+    tracing::debug!(
         %method,
         path = %path,
         status,
@@ -208,10 +346,15 @@ async fn call_history(
     let mut outcome = Outcome::default();
     let mut response = match id {
         Ok(Path(id)) => match admit(&state, &method, &headers, &mut outcome).await {
-            Ok(fault) => match (fault, records::record_json(&id)) {
-                (Some(fault), record) => fault.respond(&id, record.as_deref().unwrap_or_default()),
-                (None, Some(record)) => envelope::json_response(StatusCode::OK, record),
-                (None, None) => envelope::record_not_found(),
+            Ok(fault) => match state.get_params.check(&[("callHistoryId", &id)], &[]) {
+                Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
+                Ok(()) => match (fault, records::record_json(&id)) {
+                    (Some(fault), record) => {
+                        fault.respond(&id, record.as_deref().unwrap_or_default())
+                    }
+                    (None, Some(record)) => envelope::json_response(StatusCode::OK, record),
+                    (None, None) => envelope::record_not_found(),
+                },
             },
             Err(refused) => refused,
         },
@@ -234,9 +377,10 @@ async fn list_call_histories(
     let mut outcome = Outcome::default();
     let mut response = match admit(&state, &method, &headers, &mut outcome).await {
         Err(refused) => refused,
-        Ok(fault) => match query
-            .map_err(|e| e.body_text())
-            .and_then(|Query(q)| state.workspace.page(&q))
+        Ok(fault) => match query.map_err(|e| e.body_text()).and_then(|Query(q)| {
+            state.list_params.check(&[], &q)?;
+            state.workspace.page(&q)
+        })
         {
             Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
             Ok(page) => match fault {

@@ -1,5 +1,5 @@
-//! Each request is logged with `tracing` (method, path, status, latency, fault)
-//! and no header value. Alone in its binary: `tracing` caches per-callsite
+//! Each request is logged with `tracing` at `debug` (method, path, status,
+//! latency, fault) and no header value. Alone in its binary: `tracing` caches per-callsite
 //! interest process-wide, so a thread-scoped subscriber must not race other tests.
 
 mod common;
@@ -25,10 +25,11 @@ impl std::io::Write for Captured {
 
 // A current-thread runtime: the server runs on this thread, under this subscriber.
 #[tokio::test(flavor = "current_thread")]
-async fn each_request_is_logged_without_header_values() {
+async fn each_request_is_logged_at_debug_without_header_values() {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
