@@ -331,6 +331,9 @@ pub struct ServeArgs {
     /// Seed of the random faults
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+
+    #[command(flatten)]
+    pub limits: crate::cmd_mock::ServeLimits,
 }
 
 #[cfg(test)]

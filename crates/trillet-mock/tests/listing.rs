@@ -98,3 +98,59 @@ async fn listing_needs_both_credentials() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn parameters_outside_the_spec_are_400_and_schema_valid_ones_are_served() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    for bad in [
+        "callType=pstn",
+        "page=0",
+        "limit=ten",
+        "callIds=a,b",
+        "dateRange=%7B%22from%22%3Anull%7D",
+    ] {
+        let (status, body) = page(&server, bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{bad}: {body}");
+    }
+    for good in [
+        "callType=web",
+        "limit=100000000000000000000000",
+        "callIds=%5B%5D",
+        "dateRange=%7B%22from%22%3A%222025-02-30T00%3A00%3A00Z%22%7D",
+        "postAnalysis=anything",
+    ] {
+        let (status, body) = page(&server, good).await;
+        assert_eq!(status, 200, "{good}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn idle_rate_limit_buckets_are_forgotten() {
+    let server = MockServer::start(MockConfig {
+        // A token is back a millisecond after it is used.
+        rate_limit_per_minute: Some(60_000),
+        rate_limit_sweep: std::time::Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    // Long keys: a bucket's memory must not depend on the key's size.
+    let long = "k".repeat(16 * 1024);
+    let mut most = 0;
+    for i in 0..300 {
+        let response = client
+            .get(format!("{}/v2/api/call-history/abc", server.url()))
+            .header("x-api-key", format!("{long}-{i}"))
+            .header("x-workspace-id", MOCK_WORKSPACE_ID)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        most = most.max(server.rate_limit_buckets());
+    }
+    assert!(most > 0, "the buckets were counted");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(server.rate_limit_buckets(), 0);
+}
