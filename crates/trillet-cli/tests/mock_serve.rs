@@ -83,7 +83,11 @@ fn serve_with_credentials_accepts_only_those() {
     let mock = serve(&["--api-key", KEY, "--workspace-id", WORKSPACE]);
     for path in ["/v2/api/call-history/abc", "/v2/api/call-history?limit=2"] {
         assert_eq!(status(&mock.addr, path, KEY, WORKSPACE), 200, "{path}");
-        assert_eq!(status(&mock.addr, path, "another-key", WORKSPACE), 401, "{path}");
+        assert_eq!(
+            status(&mock.addr, path, "another-key", WORKSPACE),
+            401,
+            "{path}"
+        );
         assert_eq!(status(&mock.addr, path, KEY, "another-ws"), 403, "{path}");
     }
     assert!(!mock.banner.contains(KEY), "{}", mock.banner);
@@ -92,7 +96,10 @@ fn serve_with_credentials_accepts_only_those() {
 #[test]
 fn serve_without_credentials_accepts_any_non_empty_ones() {
     let mock = serve(&[]);
-    assert_eq!(status(&mock.addr, "/v2/api/call-history/abc", "any", "any"), 200);
+    assert_eq!(
+        status(&mock.addr, "/v2/api/call-history/abc", "any", "any"),
+        200
+    );
 }
 
 #[test]

@@ -111,7 +111,9 @@ impl MockConfig {
             )));
         }
         if self.max_connections == 0 {
-            return Err(MockError::Config("max_connections must be at least 1".into()));
+            return Err(MockError::Config(
+                "max_connections must be at least 1".into(),
+            ));
         }
         for (name, value) in [
             ("header_read_timeout", self.header_read_timeout),

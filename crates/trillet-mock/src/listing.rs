@@ -222,9 +222,7 @@ fn bound(range: &Map<String, Value>, key: &str) -> Result<Option<f64>, String> {
             .or_else(|| rolled_over(s))
             .map(Some)
             .ok_or_else(|| format!("dateRange.{key} must be RFC 3339 or Unix seconds")),
-        Some(_) => Err(format!(
-            "dateRange.{key} must be RFC 3339 or Unix seconds"
-        )),
+        Some(_) => Err(format!("dateRange.{key} must be RFC 3339 or Unix seconds")),
     }
 }
 
@@ -349,9 +347,13 @@ mod tests {
         let range = r#"{"from":"2025-02-31T00:00:00Z"}"#;
         assert!(ws.page(&query(&[("dateRange", range)])).is_ok());
         assert_eq!(
-            ws.page(&query(&[("page", "100000000000000000000000")])).as_deref(),
+            ws.page(&query(&[("page", "100000000000000000000000")]))
+                .as_deref(),
             Ok("[]")
         );
-        assert_eq!(ids_of(&ws.page(&query(&[("limit", "1e30")])).unwrap()).len(), 3);
+        assert_eq!(
+            ids_of(&ws.page(&query(&[("limit", "1e30")])).unwrap()).len(),
+            3
+        );
     }
 }

@@ -174,11 +174,18 @@ mod tests {
             ("status", "anything-at-all"),
             ("callIds", r#" [ "a", "b\u00e9\n" ] "#),
             ("callIds", "[]"),
-            ("dateRange", r#"{"to": 1737062894.97, "from": "2025-02-30T00:00:00+01:00"}"#),
+            (
+                "dateRange",
+                r#"{"to": 1737062894.97, "from": "2025-02-30T00:00:00+01:00"}"#,
+            ),
             ("dateRange", "{}"),
             ("postAnalysis", "not json: passed through"),
         ] {
-            assert_eq!(params.check(&[], &query(&[(name, value)])), Ok(()), "{name}={value}");
+            assert_eq!(
+                params.check(&[], &query(&[(name, value)])),
+                Ok(()),
+                "{name}={value}"
+            );
         }
     }
 
@@ -203,9 +210,11 @@ mod tests {
                 .expect_err(&format!("{name}={value} must be refused"));
             assert!(problem.starts_with(name), "{problem}");
         }
-        assert!(params
-            .check(&[], &query(&[("page", "1"), ("page", "2")]))
-            .is_err());
+        assert!(
+            params
+                .check(&[], &query(&[("page", "1"), ("page", "2")]))
+                .is_err()
+        );
     }
 
     #[test]

@@ -200,10 +200,8 @@ async fn run(
             },
         };
         let _ = stream.set_nodelay(true);
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(app.clone()),
-        );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -214,7 +212,12 @@ async fn run(
     }
     drop(listener);
     housekeeping.abort();
-    log_summary(&state, &mut MockStats::default(), started.elapsed(), "mock totals");
+    log_summary(
+        &state,
+        &mut MockStats::default(),
+        started.elapsed(),
+        "mock totals",
+    );
     graceful.shutdown().await;
     Ok(())
 }
@@ -380,8 +383,7 @@ async fn list_call_histories(
         Ok(fault) => match query.map_err(|e| e.body_text()).and_then(|Query(q)| {
             state.list_params.check(&[], &q)?;
             state.workspace.page(&q)
-        })
-        {
+        }) {
             Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
             Ok(page) => match fault {
                 Some(fault) => fault.respond("list", &page),

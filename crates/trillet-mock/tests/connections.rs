@@ -90,7 +90,11 @@ async fn idle_connections_at_the_cap_are_closed_and_a_new_client_is_served() {
     assert!(waited >= TIMEOUT - Duration::from_millis(200), "{waited:?}");
     for stream in &mut idle {
         let (received, _) = until_closed(stream).await;
-        assert!(received.is_empty(), "{}", String::from_utf8_lossy(&received));
+        assert!(
+            received.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&received)
+        );
     }
 }
 

@@ -52,11 +52,14 @@ async fn an_info_level_run_logs_interval_summaries_and_no_request_lines() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     server.shutdown().await.expect("a clean stop");
 
-    let logs = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
-        .expect("UTF-8 logs");
+    let logs =
+        String::from_utf8(captured.0.lock().expect("not poisoned").clone()).expect("UTF-8 logs");
     assert!(!logs.contains("mock request"), "{logs}");
     assert!(!logs.contains("call-history/abc"), "{logs}");
-    let summaries: Vec<&str> = logs.lines().filter(|l| l.contains("mock summary")).collect();
+    let summaries: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("mock summary"))
+        .collect();
     // The forty requests are counted once across the summaries (one, or two if
     // they straddled an interval); idle intervals log nothing.
     assert!(!summaries.is_empty() && summaries.len() <= 2, "{logs}");

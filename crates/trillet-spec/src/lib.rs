@@ -218,7 +218,10 @@ impl Spec {
             location: text("in")
                 .ok_or_else(|| SpecError(format!("parameter `{name}` has no `in`")))?,
             required: raw.get("required") == Some(&Value::Bool(true)),
-            schema: raw.get("schema").cloned().unwrap_or(Value::Object(Map::new())),
+            schema: raw
+                .get("schema")
+                .cloned()
+                .unwrap_or(Value::Object(Map::new())),
             json_content: raw
                 .pointer(&format!("/{JSON_CONTENT}/application~1json/schema"))
                 .cloned(),
