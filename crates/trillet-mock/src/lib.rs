@@ -54,9 +54,21 @@
 //!   seeded with [`MockConfig::seed`], in request order, so a seed and a request
 //!   sequence give the same faults. No fault is one a client should give up on, so
 //!   a retrying client always gets through (unless `p` is 1).
+//! - **Parameters.** Every path and query parameter is checked against the spec's
+//!   schema for it, read through `trillet-spec` (closed enums such as `callType`,
+//!   `page`/`limit` minimums, the `pattern` of the JSON-encoded `callIds` and
+//!   `dateRange` and their decoded shape in `x-content`): a value outside it gets
+//!   400 with the envelope (`code: bad_request`); a schema-valid one never does.
+//! - **Limits.** At most [`MockConfig::max_connections`] connections are served at
+//!   once; [`MockConfig::header_read_timeout`] closes a connection that sends half
+//!   a request head or sits idle between requests. Rate-limit buckets are keyed by
+//!   a hash of the key and forgotten once refilled, so memory does not grow with
+//!   the number or size of keys ever seen.
 //! - **Observability.** [`MockServer::stats`] counts requests, responses per status,
-//!   rate-limit 429s and injected faults. Each request is logged with `tracing`
-//!   (method, path, status, latency, fault); header values never are.
+//!   rate-limit 429s and injected faults. Each request is logged with `tracing` at
+//!   `debug` (method, path, status, latency, fault); every
+//!   [`MockConfig::summary_interval`] a summary of the interval (requests, statuses)
+//!   is logged at `info`. Header values never are.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
