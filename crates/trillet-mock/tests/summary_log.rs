@@ -6,36 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{client, get, start};
+use common::{Captured, client, get, start};
 use trillet_mock::MockConfig;
-
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 // A current-thread runtime: the server runs on this thread, under this subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn an_info_level_run_logs_interval_summaries_and_no_request_lines() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::install(tracing_subscriber::filter::LevelFilter::INFO);
 
     let server = start(MockConfig {
         rate_limit_per_minute: None,
@@ -52,8 +29,7 @@ async fn an_info_level_run_logs_interval_summaries_and_no_request_lines() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     server.shutdown().await.expect("a clean stop");
 
-    let logs =
-        String::from_utf8(captured.0.lock().expect("not poisoned").clone()).expect("UTF-8 logs");
+    let logs = captured.text();
     assert!(!logs.contains("mock request"), "{logs}");
     assert!(!logs.contains("call-history/abc"), "{logs}");
     let summaries: Vec<&str> = logs
