@@ -20,6 +20,12 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod operation;
+pub mod resolve;
+
+pub use operation::{Operation, Parameter, Response, SecurityScheme};
+pub use resolve::{Depth, MAX_DEPTH, escape_pointer, resolve, unescape_pointer};
+
 use serde_json::{Map, Value};
 
 /// The spec's text, as compiled into this crate.
@@ -78,6 +84,18 @@ pub fn spec_dir() -> PathBuf {
 #[derive(Debug)]
 pub struct SpecError(String);
 
+impl SpecError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    /// The same error, said to be at `place` (`GET /a: …`).
+    pub fn within(self, place: &str) -> Self {
+        Self(format!("{place}: {}", self.0))
+    }
+}
+
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -93,6 +111,14 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// A spec from a document already parsed (spec-diff holds two).
+    pub fn from_document(document: Value) -> Result<Self, SpecError> {
+        if !document.is_object() {
+            return Err(SpecError("the spec is not a mapping".into()));
+        }
+        Ok(Self { document })
+    }
+
     /// Parses spec text (YAML or JSON).
     pub fn parse(text: &str) -> Result<Self, SpecError> {
         let document: Value = serde_norway::from_str(text)
@@ -167,67 +193,6 @@ impl Spec {
     pub fn validator_of(&self, name: &str, schema: &Value) -> Result<SchemaValidator, SpecError> {
         SchemaValidator::build(name, &self.json_schema_of(schema))
     }
-
-    /// The parameters of the operation `operation_id` (path-level ones included,
-    /// an operation's own winning), `$ref`s to `components/parameters` resolved.
-    pub fn parameters(&self, operation_id: &str) -> Result<Vec<Parameter>, SpecError> {
-        let (path_item, operation) = self
-            .operations()
-            .find(|(_, _, op)| op.get("operationId").and_then(Value::as_str) == Some(operation_id))
-            .map(|(_, item, op)| (item, op))
-            .ok_or_else(|| SpecError(format!("the spec has no operation `{operation_id}`")))?;
-        let mut found: Vec<Parameter> = Vec::new();
-        for list in [path_item.get("parameters"), operation.get("parameters")] {
-            for raw in list.and_then(Value::as_array).into_iter().flatten() {
-                let parameter = self.parameter(raw)?;
-                found.retain(|p| (&p.name, &p.location) != (&parameter.name, &parameter.location));
-                found.push(parameter);
-            }
-        }
-        Ok(found)
-    }
-
-    /// Every operation: `(path, path item, operation object)`, in document order.
-    pub fn operations(&self) -> impl Iterator<Item = (&str, &Value, &Value)> {
-        const METHODS: [&str; 8] = [
-            "get", "put", "post", "delete", "options", "head", "patch", "trace",
-        ];
-        self.document
-            .get("paths")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .flat_map(|(path, item)| {
-                METHODS
-                    .iter()
-                    .filter_map(move |m| item.get(*m).map(|op| (path.as_str(), item, op)))
-            })
-    }
-
-    fn parameter(&self, raw: &Value) -> Result<Parameter, SpecError> {
-        let raw = match raw.get("$ref").and_then(Value::as_str) {
-            Some(reference) => reference
-                .strip_prefix('#')
-                .and_then(|pointer| self.document.pointer(pointer))
-                .ok_or_else(|| SpecError(format!("unresolvable parameter `$ref` {reference}")))?,
-            None => raw,
-        };
-        let text = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_owned);
-        let name = text("name").ok_or_else(|| SpecError("a parameter has no name".into()))?;
-        Ok(Parameter {
-            location: text("in")
-                .ok_or_else(|| SpecError(format!("parameter `{name}` has no `in`")))?,
-            required: raw.get("required") == Some(&Value::Bool(true)),
-            schema: raw
-                .get("schema")
-                .cloned()
-                .unwrap_or(Value::Object(Map::new())),
-            json_content: raw
-                .pointer(&format!("/{JSON_CONTENT}/application~1json/schema"))
-                .cloned(),
-            name,
-        })
-    }
 }
 
 /// The extension that gives a string parameter's JSON-encoded shape, written as
@@ -237,37 +202,19 @@ impl Spec {
 /// decoded shape here.
 pub const JSON_CONTENT: &str = "x-content";
 
-/// One parameter of an operation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Parameter {
-    /// The parameter's name, as sent.
-    pub name: String,
-    /// Where it is sent: `query`, `path`, `header` or `cookie`.
-    pub location: String,
-    /// Whether the request must carry it.
-    pub required: bool,
-    /// Its OpenAPI schema, as written (possibly a `$ref`).
-    pub schema: Value,
-    /// For a JSON-encoded parameter, the schema of the decoded value ([`JSON_CONTENT`]).
-    pub json_content: Option<Value>,
-}
-
 impl Spec {
     /// The `type` of an OpenAPI schema written in this spec, through `$ref`s
     /// (`None` when it names no single type).
     pub fn type_of<'a>(&'a self, schema: &'a Value) -> Option<&'a str> {
-        let mut schema = schema;
-        for _ in 0..16 {
-            match schema.get("$ref").and_then(Value::as_str) {
-                Some(reference) => {
-                    schema = reference
-                        .strip_prefix('#')
-                        .and_then(|pointer| self.document.pointer(pointer))?;
-                }
-                None => return schema.get("type").and_then(Value::as_str),
-            }
-        }
-        None
+        resolve::resolve(&self.document, schema)
+            .ok()?
+            .get("type")
+            .and_then(Value::as_str)
+    }
+
+    /// Follows `node`'s `$ref` chain in this spec ([`resolve::resolve`]).
+    pub fn resolve<'a>(&'a self, node: &'a Value) -> Result<&'a Value, SpecError> {
+        resolve::resolve(&self.document, node)
     }
 
     /// Every `example` written inline in the spec, with the schema it must satisfy
@@ -440,16 +387,15 @@ pub fn to_json_schema(schema: &Value) -> Value {
             for (key, value) in map {
                 match key.as_str() {
                     "nullable" | "example" | "discriminator" | "xml" | "externalDocs" => {}
-                    // Maps from names to schemas: convert each value.
-                    "properties" | "patternProperties" | "definitions" => {
-                        out.insert(key.clone(), map_to_json_schema(value));
-                    }
-                    "items" | "additionalProperties" | "not" | "allOf" | "anyOf" | "oneOf" => {
-                        out.insert(key.clone(), to_json_schema(value));
-                    }
-                    // `enum`, `required`, `default`, descriptions: data, not schemas.
                     _ => {
-                        out.insert(key.clone(), value.clone());
+                        let converted = match resolve::holds(key) {
+                            // Maps from names to schemas: convert each value.
+                            Some(resolve::Holds::Map) => map_to_json_schema(value),
+                            Some(_) => to_json_schema(value),
+                            // `enum`, `required`, `default`, descriptions: data, not schemas.
+                            None => value.clone(),
+                        };
+                        out.insert(key.clone(), converted);
                     }
                 }
             }
@@ -475,11 +421,6 @@ pub fn map_to_json_schema(schemas: &Value) -> Value {
         })
         .unwrap_or_default();
     Value::Object(converted)
-}
-
-/// Escapes one JSON pointer token (RFC 6901).
-pub fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
