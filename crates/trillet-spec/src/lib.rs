@@ -20,6 +20,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod drift;
 pub mod operation;
 pub mod resolve;
 
