@@ -122,6 +122,10 @@ pub enum Command {
     #[command(subcommand)]
     Mock(MockCommand),
 
+    /// The spec against real traffic: `spec drift`
+    #[command(subcommand)]
+    Spec(crate::cmd_spec::SpecCommand),
+
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -200,6 +204,11 @@ pub struct ListArgs {
     /// Print only the ids, one per line
     #[arg(long, conflicts_with = "output")]
     pub ids_only: bool,
+
+    /// After the batch, print to standard error what the records carry that the
+    /// spec does not describe (as `trillet spec drift` would)
+    #[arg(long)]
+    pub drift: bool,
 }
 
 /// A call type: a closed set in the spec, so anything else is a usage error listing
@@ -300,6 +309,11 @@ pub struct GetArgs {
     /// a last line cut short by a crash, so an interrupted batch can be run again
     #[arg(long, requires = "output_file")]
     pub resume: bool,
+
+    /// After the batch, print to standard error what the records carry that the
+    /// spec does not describe (as `trillet spec drift` would)
+    #[arg(long)]
+    pub drift: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use trillet::{Direction, Status};
 
 use crate::cli::{GetArgs, Global, ListArgs, Output};
+use crate::cmd_spec::OnTheFly;
 use crate::context::{Context, describe, exit_code};
 use crate::ids::Source;
 use crate::output::Writer;
@@ -52,6 +53,11 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     .stream()
     .await?;
     let context = Context::new(global).await?;
+    let drift_spec = args.drift.then(trillet_spec::Spec::bundled).transpose()?;
+    let mut drift = drift_spec
+        .as_ref()
+        .map(|spec| OnTheFly::new(spec, "CallHistory"))
+        .transpose()?;
 
     let started = Instant::now();
     let progress = progress_bar(global, single);
@@ -69,6 +75,9 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
             Ok(raw) => {
                 let written = writer.record(&id, &raw);
                 fetched += usize::from(written.is_ok());
+                if let Some(drift) = drift.as_mut() {
+                    drift.observe(raw.json());
+                }
                 written
             }
             Err(e) => {
@@ -83,6 +92,9 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     .await?;
     progress.finish_and_clear();
     let _ = writer.finish();
+    if let Some(drift) = &drift {
+        drift.finish();
+    }
     if !global.quiet && (!single || ended.signal.is_some()) {
         let what = ended
             .signal
@@ -168,6 +180,11 @@ fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, HashSet<Stri
 /// `trillet call-history list`: streams items as pages arrive.
 pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
     let context = Context::new(global).await?;
+    let drift_spec = args.drift.then(trillet_spec::Spec::bundled).transpose()?;
+    let mut drift = drift_spec
+        .as_ref()
+        .map(|spec| OnTheFly::new(spec, "CallHistorySummary"))
+        .transpose()?;
     let started = Instant::now();
     let mut request = context
         .client
@@ -218,6 +235,9 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
     let ended = drain(&mut items, None, |item| match item {
         Ok(raw) => {
             listed += 1;
+            if let Some(drift) = drift.as_mut() {
+                drift.observe(raw.json());
+            }
             if args.ids_only {
                 let id = raw.record().id.as_deref().unwrap_or_default();
                 writeln!(stdout, "{id}").and_then(|()| stdout.flush())
@@ -238,6 +258,9 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
         let _ = stdout
             .write_all(writer.buffer())
             .and_then(|()| stdout.flush());
+    }
+    if let Some(drift) = &drift {
+        drift.finish();
     }
     if let Some(e) = &failure {
         eprint_line(&format!("error: {}", describe(e)));

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd_call_history;
 mod cmd_mock;
+mod cmd_spec;
 mod context;
 mod ids;
 mod output;
@@ -62,6 +63,7 @@ async fn run(cli: Cli) -> Result<u8, Fatal> {
             cmd_call_history::list(&cli.global, args).await
         }
         Command::Mock(MockCommand::Serve(args)) => cmd_mock::serve(&cli.global, args).await,
+        Command::Spec(command) => cmd_spec::run(command),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

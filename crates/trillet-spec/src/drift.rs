@@ -1262,7 +1262,15 @@ impl DriftReport {
     /// to its `enum`. Closed enums, type and format violations and missing required
     /// properties are reported only: changing those is a decision for a person.
     pub fn suggestion(&self) -> Suggestion {
-        let mut ops = Vec::new();
+        // A property unknown in several places that share a schema (`AnalyzedData`
+        // in both record shapes, items of an array) is added once, with all counts.
+        struct Property {
+            types: BTreeSet<String>,
+            seen: Vec<String>,
+            paths: BTreeSet<String>,
+        }
+        let mut properties: BTreeMap<String, Property> = BTreeMap::new();
+        let mut values: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for schema in &self.schemas {
             for finding in &schema.findings {
                 match &finding.kind {
@@ -1275,48 +1283,67 @@ impl DriftReport {
                         let Some(name) = finding.path.rsplit('/').next() else {
                             continue;
                         };
-                        let name = crate::unescape_pointer(name);
-                        let description = format!(
-                            "Seen in {records} of {} {} records by `trillet spec drift` \
-                             (types seen: {}); not in the reference pages.",
-                            schema.records,
-                            schema.name,
-                            types.join(", ")
-                        );
-                        ops.push(PatchOp {
-                            path: format!("{add_to}/properties/{}", escape_pointer(&name)),
-                            value: inferred_schema(types, description),
-                            reason: format!("{} names no `{name}`", schema.name),
-                        });
+                        let property = properties
+                            .entry(format!("{add_to}/properties/{name}"))
+                            .or_insert_with(|| Property {
+                                types: BTreeSet::new(),
+                                seen: Vec::new(),
+                                paths: BTreeSet::new(),
+                            });
+                        property.types.extend(types.iter().cloned());
+                        property.seen.push(format!(
+                            "{records} of {} {} records",
+                            schema.records, schema.name
+                        ));
+                        property
+                            .paths
+                            .insert(format!("{}: {}", schema.name, finding.path));
                     }
                     FindingKind::EnumValues {
                         open: true,
-                        values,
+                        values: seen,
                         enum_at,
                         ..
                     } => {
-                        for value in values {
+                        for value in seen {
                             if value.value.chars().count() >= VALUE_CHARS {
                                 continue;
                             }
-                            ops.push(PatchOp {
-                                path: format!("{enum_at}/enum/-"),
-                                value: Value::String(value.value.clone()),
-                                reason: format!(
-                                    "seen at {} in {} of {} records",
-                                    finding.path, value.records, schema.records
-                                ),
-                            });
+                            values
+                                .entry((format!("{enum_at}/enum/-"), value.value.clone()))
+                                .or_default()
+                                .push(format!(
+                                    "{} at {} in {} of {} records",
+                                    schema.name, finding.path, value.records, schema.records
+                                ));
                         }
                     }
                     _ => {}
                 }
             }
         }
-        // One property added once even when it is unknown at several paths
-        // (items of an array reached twice, a schema used in two places).
-        let mut seen = BTreeSet::new();
-        ops.retain(|op| seen.insert((op.path.clone(), op.value.as_str().map(str::to_owned))));
+        let mut ops = Vec::new();
+        for (path, property) in properties {
+            let types: Vec<String> = property.types.into_iter().collect();
+            let description = format!(
+                "Seen by `trillet spec drift` in {} (types seen: {}); not in the reference pages.",
+                property.seen.join(", "),
+                types.join(", ")
+            );
+            let paths: Vec<String> = property.paths.into_iter().collect();
+            ops.push(PatchOp {
+                value: inferred_schema(&types, description),
+                reason: format!("not named by the spec ({})", paths.join("; ")),
+                path,
+            });
+        }
+        for ((path, value), seen) in values {
+            ops.push(PatchOp {
+                path,
+                value: Value::String(value),
+                reason: format!("a new value of an open set ({})", seen.join("; ")),
+            });
+        }
         Suggestion { ops }
     }
 }

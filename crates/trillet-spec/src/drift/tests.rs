@@ -281,7 +281,7 @@ fn the_suggestion_describes_what_was_seen_and_only_adds() {
         url["description"]
             .as_str()
             .unwrap()
-            .contains("Seen in 3 of 3 CallHistory records")
+            .contains("Seen by `trillet spec drift` in 3 of 3 CallHistory records")
     );
     assert_eq!(
         value_at("/components/schemas/CallHistory/properties/duration")["type"],

@@ -1,0 +1,195 @@
+//! `trillet spec drift`: what recorded responses carry that the spec does not
+//! describe, and the spec change that would describe it. The analysis is
+//! `trillet_spec::drift`; this file reads the inputs and prints the report.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use trillet_spec::Spec;
+use trillet_spec::drift::{DriftAnalyzer, DriftReport, render};
+
+use crate::term::{self, eprint_line};
+use crate::{Fatal, exit};
+
+const DRIFT_HELP: &str = "\
+Exit status:
+  0    nothing drifts: the spec describes every record
+  1    something drifts (printed)
+  2    usage error: unknown schema, unreadable file, input that is not JSON
+
+Examples:
+  trillet --mock call-history list --limit 100 > calls.jsonl
+  trillet spec drift calls.jsonl
+  trillet spec drift --format markdown calls.jsonl > drift.md
+  trillet spec drift --suggest --write-spec /tmp/trillet.yaml calls.jsonl
+  cargo xtask spec-diff --base spec/trillet.yaml --head /tmp/trillet.yaml";
+
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Compare recorded records with the spec: properties it does not name, enum
+    /// values it does not list, type, format and null violations, missing required
+    /// properties, and the keys of open objects
+    #[command(after_help = DRIFT_HELP)]
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Files of records as `call-history get` and `list` print them (JSON lines, or
+    /// one JSON document; records or raw bodies); "-" or none: standard input
+    #[arg(value_name = "FILE|-")]
+    pub files: Vec<PathBuf>,
+
+    /// Check every record against this component schema [default: chosen per
+    /// record by its shape among the schemas the operations respond with]
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+
+    /// Output format
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub format: DriftFormat,
+
+    /// Print the spec change that would describe what was seen (new optional
+    /// properties, new values of open sets) instead of the report; with
+    /// --format json, as a JSON Patch
+    #[arg(long)]
+    pub suggest: bool,
+
+    /// With --suggest: also write the spec with the change applied to this file
+    /// (YAML; comments of the original are not kept), for `cargo xtask spec-diff`
+    #[arg(long, value_name = "FILE", requires = "suggest")]
+    pub write_spec: Option<PathBuf>,
+
+    /// Compare with this spec file instead of the spec built into trillet
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DriftFormat {
+    /// For a terminal
+    Text,
+    /// For tools
+    Json,
+    /// For a pull request or an issue
+    #[value(alias = "md")]
+    Markdown,
+}
+
+pub fn run(command: SpecCommand) -> Result<u8, Fatal> {
+    match command {
+        SpecCommand::Drift(args) => drift(args),
+    }
+}
+
+fn drift(args: DriftArgs) -> Result<u8, Fatal> {
+    let spec = match &args.spec {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
+            Spec::parse(&text).map_err(|e| Fatal(format!("{}: {e}", path.display())))?
+        }
+        None => Spec::bundled()?,
+    };
+    let mut analyzer = match &args.schema {
+        Some(name) => DriftAnalyzer::with_schema(&spec, name)?,
+        None => DriftAnalyzer::new(&spec)?,
+    };
+    let stdin = [PathBuf::from("-")];
+    let files = if args.files.is_empty() {
+        &stdin[..]
+    } else {
+        &args.files[..]
+    };
+    for file in files {
+        let label = file.display().to_string();
+        let read = if file.as_os_str() == "-" {
+            analyzer.observe_reader(std::io::stdin().lock())
+        } else {
+            let opened = std::fs::File::open(file)
+                .map_err(|e| Fatal(format!("cannot read {label}: {e}")))?;
+            analyzer.observe_reader(opened)
+        };
+        read.map_err(|e| Fatal(format!("{}: {e}", term::short(&label, 200))))?;
+    }
+    let report = analyzer.report();
+    let out = if args.suggest {
+        let suggestion = report.suggestion();
+        if let Some(path) = &args.write_spec {
+            let patched = suggestion.apply(spec.document())?;
+            let yaml = serde_norway::to_string(&patched)?;
+            std::fs::write(path, yaml)
+                .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+        }
+        match args.format {
+            DriftFormat::Text => render::suggestion_text(&suggestion),
+            DriftFormat::Markdown => render::suggestion_markdown(&suggestion),
+            DriftFormat::Json => pretty(&suggestion.to_json_patch()),
+        }
+    } else {
+        match args.format {
+            DriftFormat::Text => render::text(&report),
+            DriftFormat::Markdown => render::markdown(&report),
+            DriftFormat::Json => pretty(&render::json(&report)),
+        }
+    };
+    // Keys, values and paths come from the records: escaped for a terminal (JSON
+    // escapes them itself).
+    let out = match args.format {
+        DriftFormat::Json => out,
+        _ => out.lines().map(|l| term::safe(l) + "\n").collect(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(Fatal(format!("cannot write the output: {e}"))),
+    }
+    Ok(status(&report))
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+fn status(report: &DriftReport) -> u8 {
+    if report.drifted() {
+        exit::SOME_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// `--drift` on `call-history get` and `list`: each record is fed to the analyzer
+/// as it is written (from the text already in hand, no second pass over the
+/// output), and the summary goes to standard error after the batch.
+pub struct OnTheFly<'s> {
+    analyzer: DriftAnalyzer<'s>,
+}
+
+impl<'s> OnTheFly<'s> {
+    /// An analyzer of records of `schema` against `spec`.
+    pub fn new(spec: &'s Spec, schema: &str) -> Result<Self, Fatal> {
+        Ok(Self {
+            analyzer: DriftAnalyzer::with_schema(spec, schema)?,
+        })
+    }
+
+    /// One record's JSON text, as the server sent it.
+    pub fn observe(&mut self, json: &str) {
+        if self.analyzer.observe_json(json).is_err() {
+            eprint_line("warning: --drift: a record is not JSON; not analysed");
+        }
+    }
+
+    /// The report, one escaped line at a time, on standard error.
+    pub fn finish(&self) {
+        for line in render::text(&self.analyzer.report()).lines() {
+            eprint_line(&format!("trillet: {line}"));
+        }
+    }
+}
