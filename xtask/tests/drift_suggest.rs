@@ -11,7 +11,9 @@ use trillet_spec::Spec;
 use trillet_spec::drift::DriftAnalyzer;
 
 fn repo_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
 }
 
 /// What a first run against the real API could record: the list's fields on full
@@ -89,9 +91,9 @@ fn the_suggested_change_is_non_breaking_on_the_wire() {
         "{stdout}"
     );
     assert!(
-        findings
-            .iter()
-            .any(|f| f["id"].as_str().is_some_and(|i| i.contains("enum-value-added"))),
+        findings.iter().any(|f| f["id"]
+            .as_str()
+            .is_some_and(|i| i.contains("enum-value-added"))),
         "{stdout}"
     );
     for f in findings {
@@ -105,5 +107,9 @@ fn the_suggested_change_is_non_breaking_on_the_wire() {
         again.observe(&record);
     }
     let after = again.report();
-    assert!(!after.drifted(), "{}", trillet_spec::drift::render::text(&after));
+    assert!(
+        !after.drifted(),
+        "{}",
+        trillet_spec::drift::render::text(&after)
+    );
 }

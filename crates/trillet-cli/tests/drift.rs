@@ -74,7 +74,8 @@ struct TempFile(PathBuf);
 
 impl TempFile {
     fn new(name: &str, text: &str) -> TempFile {
-        let path = std::env::temp_dir().join(format!("trillet-drift-{}-{name}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("trillet-drift-{}-{name}", std::process::id()));
         std::fs::write(&path, text).unwrap();
         TempFile(path)
     }
@@ -117,8 +118,19 @@ fn the_example_files_drift_only_where_they_carry_unknown_fields() {
     .iter()
     .map(|n| examples().join(n))
     .collect();
-    let out = trillet().arg("spec").arg("drift").args(&described).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let out = trillet()
+        .arg("spec")
+        .arg("drift")
+        .args(&described)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(stdout(&out).contains("no drift"), "{}", stdout(&out));
 
     let out = trillet()
@@ -134,7 +146,10 @@ fn the_example_files_drift_only_where_they_carry_unknown_fields() {
         "CallHistory /cost/currency unknown-property",
         "CallHistory /metadata open-object-keys",
     ] {
-        assert!(found.contains(&expected.to_owned()), "{expected} not in {found:?}");
+        assert!(
+            found.contains(&expected.to_owned()),
+            "{expected} not in {found:?}"
+        );
     }
 }
 
@@ -156,10 +171,18 @@ fn crafted_records_on_stdin_show_every_kind_of_drift_in_json() {
         "CallHistory /functionCalls/* wrong-type",
         "ErrorEnvelope /error/message missing-required",
     ] {
-        assert!(found.contains(&expected.to_owned()), "{expected} not in {found:?}");
+        assert!(
+            found.contains(&expected.to_owned()),
+            "{expected} not in {found:?}"
+        );
     }
     // Nothing described is reported.
-    assert!(!found.iter().any(|f| f.contains(" /_id ") || f.contains("/direction")), "{found:?}");
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.contains(" /_id ") || f.contains("/direction")),
+        "{found:?}"
+    );
     let history = &report["schemas"][0];
     let url = history["findings"]
         .as_array()
@@ -177,7 +200,10 @@ fn crafted_records_on_stdin_show_every_kind_of_drift_in_json() {
         .find(|f| f["path"] == "/status")
         .unwrap();
     assert_eq!(status["open"], true);
-    assert_eq!(status["values"], json!([{"value": "ringing", "records": 1}]));
+    assert_eq!(
+        status["values"],
+        json!([{"value": "ringing", "records": 1}])
+    );
 }
 
 #[test]
@@ -202,7 +228,16 @@ fn one_json_array_document_is_read_record_by_record() {
 #[test]
 fn get_output_of_the_mock_pipes_into_drift() {
     let got = trillet()
-        .args(["--mock", "--quiet", "call-history", "get", "a", "b", "-o", "json"])
+        .args([
+            "--mock",
+            "--quiet",
+            "call-history",
+            "get",
+            "a",
+            "b",
+            "-o",
+            "json",
+        ])
         .arg("65a7f3c2e4b0a1d2c3f4e5a7")
         .output()
         .unwrap();
@@ -215,16 +250,26 @@ fn get_output_of_the_mock_pipes_into_drift() {
 
 #[test]
 fn markdown_and_text_are_for_people_and_escaped() {
-    let hostile = "{\"_id\":\"1\",\"startTime\":1,\"status\":\"\\u001b[2Jgone\",\"x\\u001b]0;t\\u0007\":1}\n";
+    let hostile =
+        "{\"_id\":\"1\",\"startTime\":1,\"status\":\"\\u001b[2Jgone\",\"x\\u001b]0;t\\u0007\":1}\n";
     let out = run_with_stdin(&["spec", "drift", "--schema", "CallHistory"], hostile);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
-    assert!(text.contains("/status") && text.contains("enum-value"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("/status") && text.contains("enum-value"),
+        "{text}"
+    );
     let out = run_with_stdin(&["spec", "drift", "--format", "markdown"], &crafted());
     let md = stdout(&out);
     assert!(md.starts_with("## Spec drift\n"), "{md}");
-    assert!(md.contains("| `/transcript` | `unknown-property` |"), "{md}");
+    assert!(
+        md.contains("| `/transcript` | `unknown-property` |"),
+        "{md}"
+    );
     assert!(md.contains("### `ErrorEnvelope` (1 record)"), "{md}");
 }
 
@@ -232,7 +277,11 @@ fn markdown_and_text_are_for_people_and_escaped() {
 fn usage_errors_exit_2() {
     let out = run_with_stdin(&["spec", "drift", "--schema", "NoSuchThing"], "{}");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no schema named `NoSuchThing`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no schema named `NoSuchThing`"),
+        "{}",
+        stderr(&out)
+    );
     let out = run_with_stdin(&["spec", "drift"], "{\"_id\": \"1\"}\n{oops\n");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("JSON document 2"), "{}", stderr(&out));
@@ -241,9 +290,15 @@ fn usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = trillet().args(["spec", "drift", "--format", "xml"]).output().unwrap();
+    let out = trillet()
+        .args(["spec", "drift", "--format", "xml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = trillet().args(["spec", "drift", "--write-spec", "x.yaml"]).output().unwrap();
+    let out = trillet()
+        .args(["spec", "drift", "--write-spec", "x.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "--write-spec needs --suggest");
 }
 
@@ -252,7 +307,14 @@ fn suggest_prints_a_patch_whose_spec_no_longer_drifts() {
     let records = TempFile::new("suggest.jsonl", &crafted());
     let head = TempFile::new("head.yaml", "");
     let out = trillet()
-        .args(["spec", "drift", "--suggest", "--format", "json", "--write-spec"])
+        .args([
+            "spec",
+            "drift",
+            "--suggest",
+            "--format",
+            "json",
+            "--write-spec",
+        ])
         .arg(&head.0)
         .arg(&records.0)
         .output()
@@ -278,7 +340,8 @@ fn suggest_prints_a_patch_whose_spec_no_longer_drifts() {
         .arg(&records.0)
         .output()
         .unwrap();
-    let left = kinds(&json_report(&out));
+    let mut left = kinds(&json_report(&out));
+    left.retain(|k| !k.ends_with("open-object-keys"));
     assert_eq!(
         left,
         [
@@ -303,18 +366,31 @@ fn drift_on_the_fly_with_the_mock_list_and_get() {
         .args(["--mock", "call-history", "list", "--limit", "30", "--drift"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "drift does not change the exit status");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "drift does not change the exit status"
+    );
     let printed = stdout(&out);
     assert_eq!(printed.lines().count(), 30);
     let err = stderr(&out);
-    assert!(err.contains("trillet: drift: 30 records read (30 records CallHistorySummary)"), "{err}");
+    assert!(
+        err.contains("trillet: drift: 30 records read (30 records CallHistorySummary)"),
+        "{err}"
+    );
     // The mock derives items from generated records that carry analysis keys the
     // spec does not name.
     assert!(err.contains("/analyzedData/"), "{err}");
     // The same summary as `spec drift` on the printed output: no second pass needed.
-    let offline = run_with_stdin(&["spec", "drift", "--schema", "CallHistorySummary"], &printed);
+    let offline = run_with_stdin(
+        &["spec", "drift", "--schema", "CallHistorySummary"],
+        &printed,
+    );
     for line in stdout(&offline).lines() {
-        assert!(err.contains(&format!("trillet: {line}")), "{line} not in {err}");
+        assert!(
+            err.contains(&format!("trillet: {line}")),
+            "{line} not in {err}"
+        );
     }
     // Without --drift, nothing of it.
     let plain = trillet()
@@ -325,7 +401,14 @@ fn drift_on_the_fly_with_the_mock_list_and_get() {
     assert_eq!(stdout(&plain), printed);
 
     let got = trillet()
-        .args(["--mock", "call-history", "get", "--drift", "65a7f3c2e4b0a1d2c3f4e5a7", "missing-1"])
+        .args([
+            "--mock",
+            "call-history",
+            "get",
+            "--drift",
+            "65a7f3c2e4b0a1d2c3f4e5a7",
+            "missing-1",
+        ])
         .output()
         .unwrap();
     assert_eq!(got.status.code(), Some(1), "a missing id still exits 1");
@@ -342,7 +425,9 @@ fn peak_kib(records: usize) -> u64 {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let status = Path::new("/proc").join(child.id().to_string()).join("status");
+    let status = Path::new("/proc")
+        .join(child.id().to_string())
+        .join("status");
     let mut pipe = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let mut out = std::io::BufWriter::new(&mut pipe);
@@ -356,6 +441,13 @@ fn peak_kib(records: usize) -> u64 {
             });
             let _ = writeln!(out, "{line}");
         }
+    });
+    // Read while it runs: a report larger than the pipe's buffer would block it.
+    let mut out_pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out_pipe, &mut text);
+        text
     });
     let mut peak = 0u64;
     loop {
@@ -374,8 +466,7 @@ fn peak_kib(records: usize) -> u64 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     writer.join().unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = serde_json::from_slice(&reader.join().unwrap()).unwrap();
     assert_eq!(report["records"], records as u64);
     peak
 }
@@ -391,5 +482,8 @@ fn memory_stays_flat_from_1000_to_100000_records() {
     let ratio = large as f64 / small as f64;
     eprintln!("peak RSS: 1,000 records {small} KiB, 100,000 records {large} KiB, ratio {ratio:.2}");
     assert!(small > 0 && large > 0);
-    assert!(ratio < 2.0, "memory grew with the records: {small} → {large} KiB");
+    assert!(
+        ratio < 1.5,
+        "memory grew with the records: {small} → {large} KiB"
+    );
 }
