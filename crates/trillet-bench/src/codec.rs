@@ -112,6 +112,27 @@ pub fn lossless_lines(corpus: &[Vec<u8>], out: &mut Vec<u8>) {
     black_box(out.len());
 }
 
+/// [`lossless_lines`] with `--drift`: each record's text, already in hand, also fed
+/// to the drift analyzer (what `call-history get --drift` does per record).
+pub fn lossless_lines_with_drift(
+    corpus: &[Vec<u8>],
+    out: &mut Vec<u8>,
+    drift: &mut trillet_spec::drift::DriftAnalyzer<'_>,
+) {
+    out.clear();
+    for doc in corpus {
+        let record: Result<CallHistory, _> = serde_json::from_slice(black_box(doc));
+        black_box(record.is_ok());
+        if let Ok(text) = std::str::from_utf8(doc) {
+            if let Ok(compact) = jsonxf::minimize(text) {
+                let _ = writeln!(out, "{}", compact.trim_end());
+            }
+            let _ = drift.observe_json(text);
+        }
+    }
+    black_box(out.len());
+}
+
 /// The typed-only alternative: decode the typed model and print **it** as one
 /// compact JSON line (what a CLI that does not keep the raw JSON would do; it
 /// loses number spellings such as `0.10` and integer times).

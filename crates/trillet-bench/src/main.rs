@@ -360,6 +360,41 @@ fn cpu_cases(settings: &Settings, report: &mut Report) {
         per_record(lossless.baseline_ns),
         per_record(alone.baseline_ns)
     ));
+
+    progress("lossless output with --drift");
+    match trillet_spec::Spec::bundled() {
+        Ok(spec) => match trillet_spec::drift::DriftAnalyzer::with_schema(&spec, "CallHistory") {
+            Ok(mut analyzer) => {
+                let (mut out_d, mut out_p) = (Vec::new(), Vec::new());
+                let drift = paired::compare_cpu(
+                    rounds,
+                    batch,
+                    || codec::lossless_lines_with_drift(&corpus, &mut out_d, &mut analyzer),
+                    || codec::lossless_lines(&corpus, &mut out_p),
+                );
+                report.rows.push(Row {
+                    key: "lossless_drift",
+                    measure: "CLI lossless per-record work with `--drift` (the record's text also fed to `trillet_spec::drift`) vs without, time".into(),
+                    result: times(drift.time_ratio),
+                    value: Some(drift.time_ratio),
+                    goal: "info".into(),
+                    met: None,
+                    notes: format!(
+                        "{}; {} rounds; without --drift the lossless path runs no analysis code",
+                        spread(drift.spread.0, drift.spread.1),
+                        drift.rounds
+                    ),
+                });
+                report.context.push(format!(
+                    "per record, median: lossless line {:.0} ns, with --drift {:.0} ns",
+                    per_record(drift.baseline_ns),
+                    per_record(drift.subject_ns)
+                ));
+            }
+            Err(e) => report.errors.push(format!("drift analyzer: {e}")),
+        },
+        Err(e) => report.errors.push(format!("drift analyzer: {e}")),
+    }
 }
 
 async fn network_cases(settings: &Settings, report: &mut Report) {

@@ -2,6 +2,9 @@
 //! crafted records, JSON lines and one JSON document, standard input, the three
 //! formats, exit statuses, the mock's list, and memory over 100,000 records.
 
+// Test helpers unwrap: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::Write;
@@ -451,14 +454,13 @@ fn peak_kib(records: usize) -> u64 {
     });
     let mut peak = 0u64;
     loop {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            if let Some(kib) = text
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kib) = text
                 .lines()
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak = peak.max(kib);
-            }
+        {
+            peak = peak.max(kib);
         }
         if child.try_wait().unwrap().is_some() {
             break;

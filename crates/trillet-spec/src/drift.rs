@@ -226,10 +226,9 @@ impl<'s> DriftAnalyzer<'s> {
                         .get("$ref")
                         .and_then(Value::as_str)
                         .and_then(component_name)
+                        && !candidates.contains(&name)
                     {
-                        if !candidates.contains(&name) {
-                            candidates.push(name);
-                        }
+                        candidates.push(name);
                     }
                 }
             }
@@ -608,42 +607,38 @@ impl<'a> Walk<'a> {
         };
         let record = self.record;
         if value.is_null() {
-            if !accepts_null(self.document, &parts) {
-                match self.add(path.clone(), Tag::Null, || Acc::Null {
+            if !accepts_null(self.document, &parts)
+                && let Acc::Null { counter } = self.add(path.clone(), Tag::Null, || Acc::Null {
                     counter: Counter::default(),
-                }) {
-                    Acc::Null { counter } => counter.hit(record),
-                    _ => {}
-                }
+                })
+            {
+                counter.hit(record);
             }
             return;
         }
         for (node, at) in &parts {
-            if let Some(expected) = node.get("type").and_then(Value::as_str) {
-                if !type_fits(expected, value) {
-                    self.wrong_type(path, expected.to_owned(), value);
-                    return;
-                }
+            if let Some(expected) = node.get("type").and_then(Value::as_str)
+                && !type_fits(expected, value)
+            {
+                self.wrong_type(path, expected.to_owned(), value);
+                return;
             }
-            if let Some(values) = node.get("enum").and_then(Value::as_array) {
-                if !values.contains(value) {
-                    self.enum_value(path, at, false, value);
-                }
+            if let Some(values) = node.get("enum").and_then(Value::as_array)
+                && !values.contains(value)
+            {
+                self.enum_value(path, at, false, value);
             }
             if let (Some(format), Value::String(text)) =
                 (node.get("format").and_then(Value::as_str), value)
-            {
-                if !format_fits(format, text) {
-                    let counter = match self.add(path.clone(), Tag::Format, || Acc::Format {
+                && !format_fits(format, text)
+                && let Acc::Format { counter, .. } =
+                    self.add(path.clone(), Tag::Format, || Acc::Format {
                         format: format.to_owned(),
                         counter: Counter::default(),
                         example: example(value, EXAMPLE_CHARS),
-                    }) {
-                        Acc::Format { counter, .. } => counter,
-                        _ => return,
-                    };
-                    counter.hit(record);
-                }
+                    })
+            {
+                counter.hit(record);
             }
         }
         for (node, at) in &parts {
