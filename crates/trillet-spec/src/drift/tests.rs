@@ -422,3 +422,31 @@ fn renderings_name_every_finding() {
         "{fragment}"
     );
 }
+
+#[test]
+fn a_property_unknown_in_both_record_shapes_is_suggested_once_with_both_counts() {
+    let spec = spec();
+    let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    drift.observe(&json!({"_id": "1", "startTime": 1, "workspaceId": "w",
+                          "analyzedData": {"sentiment": "positive"}}));
+    drift.observe(&json!([{"_id": "2", "timestamp": 1, "callId": "c",
+                           "analyzedData": {"sentiment": 3}}]));
+    let suggestion = drift.report().suggestion();
+    let ops: Vec<&PatchOp> = suggestion
+        .ops
+        .iter()
+        .filter(|op| op.path == "/components/schemas/AnalyzedData/properties/sentiment")
+        .collect();
+    assert_eq!(ops.len(), 1, "{suggestion:#?}");
+    let description = ops[0].value["description"].as_str().unwrap();
+    assert!(
+        description.contains("1 of 1 CallHistory records"),
+        "{description}"
+    );
+    assert!(
+        description.contains("1 of 1 CallHistorySummary records"),
+        "{description}"
+    );
+    // A string in one, an integer in the other: no type is claimed.
+    assert!(ops[0].value.get("type").is_none(), "{:?}", ops[0].value);
+}
