@@ -161,7 +161,7 @@ fn main() -> ExitCode {
     }
 
     // The order: codec, request, batch, output, rate limit, memory.
-    const ORDER: [&str; 12] = [
+    const ORDER: [&str; 13] = [
         "decode",
         "decode_string_dates",
         "encode",
@@ -170,6 +170,7 @@ fn main() -> ExitCode {
         "batch",
         "lossless",
         "lossless_vs_decode",
+        "lossless_drift",
         "rate_limited",
         "rate_limited_drained",
         "rss",
