@@ -1,5 +1,6 @@
 //! `spec/trillet.yaml` as data, for everything that checks against it at run time:
-//! the lint, the mock server and the test suite read the spec through this crate.
+//! the lint, the mock server, the CLI and the test suite read the spec through this
+//! crate. Parameter values given as text are typed and checked in [`params`].
 //!
 //! OpenAPI 3.0 schemas are almost JSON Schema; [`to_json_schema`] converts the rest
 //! (`nullable`, OpenAPI-only keywords) so the `jsonschema` crate can validate
@@ -21,9 +22,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod operation;
+#[cfg(feature = "validate")]
+pub mod params;
 pub mod resolve;
 
 pub use operation::{Operation, Parameter, Response, SecurityScheme};
+#[cfg(feature = "validate")]
+pub use params::{ParameterCheck, ParameterProblem, ProblemKind, TypedParameter, ValueKind};
 pub use resolve::{Depth, MAX_DEPTH, escape_pointer, resolve, unescape_pointer};
 
 use serde_json::{Map, Value};
