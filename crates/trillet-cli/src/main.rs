@@ -2,6 +2,7 @@
 //! `main` parses, sets up logging and maps every outcome to a documented exit status.
 
 mod cli;
+mod cmd_api;
 mod cmd_call_history;
 mod cmd_mock;
 mod context;
@@ -12,7 +13,7 @@ mod term;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
 use cli::{CallHistoryCommand, Cli, Command, MockCommand};
@@ -37,8 +38,20 @@ impl<E: std::fmt::Display> From<E> for Fatal {
     }
 }
 
+/// The whole command line: the declared commands, and one `api` subcommand per
+/// operation of the embedded spec.
+fn command() -> clap::Command {
+    match cmd_api::operations() {
+        Ok((spec, operations)) => cmd_api::with_operations(Cli::command(), &spec, &operations),
+        // `trillet api` reports the problem when it is run.
+        Err(_) => Cli::command(),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let api = matches.subcommand_matches("api").cloned();
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -47,14 +60,15 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fatal(&Fatal(format!("cannot start the async runtime: {e}"))),
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, api)) {
         Ok(code) => ExitCode::from(code),
         Err(error) => fatal(&error),
     }
 }
 
-async fn run(cli: Cli) -> Result<u8, Fatal> {
+async fn run(cli: Cli, api: Option<ArgMatches>) -> Result<u8, Fatal> {
     match cli.command {
+        Command::Api(args) => cmd_api::run(&cli.global, args.list, api.as_ref()).await,
         Command::CallHistory(CallHistoryCommand::Get(args)) => {
             cmd_call_history::get(&cli.global, args).await
         }
@@ -65,7 +79,7 @@ async fn run(cli: Cli) -> Result<u8, Fatal> {
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
-                &mut Cli::command(),
+                &mut command(),
                 "trillet",
                 &mut std::io::stdout(),
             );
