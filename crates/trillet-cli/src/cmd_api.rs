@@ -117,8 +117,18 @@ fn parameter_help(spec: &Spec, operation: &Operation) -> String {
         text.push_str("  (none)\n");
     }
     for parameter in &operation.parameters {
-        let mut facts = vec![safe(&parameter.location).into_owned(), type_name(spec, parameter)];
-        facts.push(if parameter.required { "required" } else { "optional" }.to_owned());
+        let mut facts = vec![
+            safe(&parameter.location).into_owned(),
+            type_name(spec, parameter),
+        ];
+        facts.push(
+            if parameter.required {
+                "required"
+            } else {
+                "optional"
+            }
+            .to_owned(),
+        );
         if let Some(default) = spec
             .resolve(&parameter.schema)
             .ok()
@@ -126,7 +136,11 @@ fn parameter_help(spec: &Spec, operation: &Operation) -> String {
         {
             facts.push(format!("default {}", safe(&default.to_string())));
         }
-        text.push_str(&format!("  {}  ({})\n", safe(&parameter.name), facts.join(", ")));
+        text.push_str(&format!(
+            "  {}  ({})\n",
+            safe(&parameter.name),
+            facts.join(", ")
+        ));
         let (values, open) = enum_values(spec, &parameter.schema);
         if !values.is_empty() {
             let values: Vec<String> = values.iter().map(|v| safe(v).into_owned()).collect();
@@ -141,10 +155,10 @@ fn parameter_help(spec: &Spec, operation: &Operation) -> String {
             text.push_str(&wrap(&safe(&one_line(description)), "      "));
         }
     }
-    text.push_str(&format!(
+    text.push_str(
         "\nGive each as -p NAME=VALUE; every value is checked against the spec before \
-         anything is sent.\nSee also: trillet api --list"
-    ));
+         anything is sent.\nSee also: trillet api --list",
+    );
     text
 }
 
@@ -166,7 +180,10 @@ fn type_name(spec: &Spec, parameter: &trillet_spec::Parameter) -> String {
                 .flatten()
         })
         .unwrap_or_else(|| "any".to_owned());
-    if let Some(format) = resolved.and_then(|s| s.get("format")).and_then(Value::as_str) {
+    if let Some(format) = resolved
+        .and_then(|s| s.get("format"))
+        .and_then(Value::as_str)
+    {
         name.push_str(&format!(" ({format})"));
     }
     if parameter.json_content.is_some() {
@@ -227,8 +244,7 @@ fn wrap(text: &str, indent: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        if !line.is_empty() && indent.len() + line.chars().count() + 1 + word.chars().count() > 80
-        {
+        if !line.is_empty() && indent.len() + line.chars().count() + 1 + word.chars().count() > 80 {
             out.push_str(indent);
             out.push_str(&line);
             out.push('\n');
@@ -259,7 +275,10 @@ pub async fn run(global: &Global, list: bool, matches: Option<&ArgMatches>) -> R
         return Ok(exit::OK);
     };
     let Some(operation) = operations.iter().find(|o| o.id == id) else {
-        let known: Vec<String> = operations.iter().map(|o| safe(&o.id).into_owned()).collect();
+        let known: Vec<String> = operations
+            .iter()
+            .map(|o| safe(&o.id).into_owned())
+            .collect();
         return Err(Fatal(format!(
             "unknown operation `{}`; the operations are: {} (see trillet api --list)",
             short(id, 64),
@@ -292,19 +311,12 @@ fn build_request(
     matches: &ArgMatches,
 ) -> Result<OperationRequest, Fatal> {
     let id = safe(&operation.id).into_owned();
-    let usage = |problem: String| {
-        Fatal(format!(
-            "{id}: {problem} (see trillet api {id} --help)"
-        ))
-    };
+    let usage = |problem: String| Fatal(format!("{id}: {problem} (see trillet api {id} --help)"));
     let mut given: Vec<(&str, &str)> = Vec::new();
     for pair in matches.get_many::<String>("param").into_iter().flatten() {
-        let (name, value) = pair.split_once('=').ok_or_else(|| {
-            usage(format!(
-                "-p {} is not NAME=VALUE",
-                short(pair, 64)
-            ))
-        })?;
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| usage(format!("-p {} is not NAME=VALUE", short(pair, 64))))?;
         given.push((name, value));
     }
     let check = ParameterCheck::for_operation(spec, operation)
@@ -316,9 +328,14 @@ fn build_request(
             .collect();
         usage(said.join("; "))
     })?;
-    let method = Method::from_bytes(operation.method.as_bytes())
-        .map_err(|_| usage(format!("the spec's method {} cannot be sent", operation.method)))?;
-    let mut request = OperationRequest::new(method, operation.path.clone()).operation_id(&operation.id);
+    let method = Method::from_bytes(operation.method.as_bytes()).map_err(|_| {
+        usage(format!(
+            "the spec's method {} cannot be sent",
+            operation.method
+        ))
+    })?;
+    let mut request =
+        OperationRequest::new(method, operation.path.clone()).operation_id(&operation.id);
     for parameter in typed {
         request = match parameter.location.as_str() {
             "path" => request.path_param(parameter.name, parameter.text),
@@ -347,7 +364,10 @@ fn build_request(
                 .validator_of("body", schema)
                 .map_err(|e| Fatal(format!("the embedded spec cannot check {id}: {e}")))?;
             if let Some(problem) = validator.problems(&value).into_iter().next() {
-                return Err(usage(format!("--body {}", short(&problem.to_string(), 200))));
+                return Err(usage(format!(
+                    "--body {}",
+                    short(&problem.to_string(), 200)
+                )));
             }
             request = request.json_body(body.clone().into_bytes());
         }
@@ -375,12 +395,7 @@ fn print_list(operations: &[Operation]) -> Result<(), Fatal> {
             ]
         })
         .collect();
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r[i].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1, w2) = (width(0), width(1), width(2));
     let mut out = std::io::stdout().lock();
     for [id, method, path, summary] in &rows {
@@ -412,7 +427,9 @@ fn write_body(body: &[u8], format: &str) -> Result<(), Fatal> {
     if format == "jsonl" {
         let items: Vec<&RawValue> = match serde_json::from_str::<Vec<&RawValue>>(text) {
             Ok(items) => items,
-            Err(_) => vec![serde_json::from_str::<&RawValue>(text).map_err(|e| Fatal(e.to_string()))?],
+            Err(_) => {
+                vec![serde_json::from_str::<&RawValue>(text).map_err(|e| Fatal(e.to_string()))?]
+            }
         };
         for item in items {
             let line = jsonxf::minimize(item.get()).map_err(Fatal)?;
@@ -434,7 +451,10 @@ mod tests {
     #[test]
     fn wrapping_keeps_words_and_indents() {
         let text = wrap(&"word ".repeat(40), "    ");
-        assert!(text.lines().all(|l| l.len() <= 80 && l.starts_with("    word")));
+        assert!(
+            text.lines()
+                .all(|l| l.len() <= 80 && l.starts_with("    word"))
+        );
         assert_eq!(text.split_whitespace().count(), 40);
     }
 
@@ -451,7 +471,10 @@ mod tests {
         let (values, open) = enum_values(&spec, &status.schema);
         assert!(open && values.contains(&"in-progress".to_owned()));
         assert_eq!(type_name(&spec, status), "string");
-        assert_eq!(type_name(&spec, list.parameter("callIds").unwrap()), "string (JSON)");
+        assert_eq!(
+            type_name(&spec, list.parameter("callIds").unwrap()),
+            "string (JSON)"
+        );
         assert_eq!(type_name(&spec, list.parameter("page").unwrap()), "integer");
     }
 }

@@ -77,12 +77,7 @@ async fn run(cli: Cli, api: Option<ArgMatches>) -> Result<u8, Fatal> {
         }
         Command::Mock(MockCommand::Serve(args)) => cmd_mock::serve(&cli.global, args).await,
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut command(),
-                "trillet",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut command(), "trillet", &mut std::io::stdout());
             Ok(exit::OK)
         }
     }

@@ -64,23 +64,23 @@ fn mock_body(path_and_query: &str) -> Vec<u8> {
         .worker_threads(1)
         .enable_all()
         .build()
-        .unwrap();
+        .expect("a runtime");
     let server = runtime
         .block_on(trillet_mock::MockServer::start(
             trillet_mock::MockConfig::default(),
         ))
-        .unwrap();
+        .expect("the mock starts");
     let address = server.url().trim_start_matches("http://").to_owned();
-    let mut stream = TcpStream::connect(&address).unwrap();
+    let mut stream = TcpStream::connect(&address).expect("connects");
     write!(
         stream,
         "GET {path_and_query} HTTP/1.1\r\nhost: {address}\r\nx-api-key: {}\r\nx-workspace-id: {}\r\naccept: application/json\r\nconnection: close\r\n\r\n",
         trillet_mock::MOCK_API_KEY,
         trillet_mock::MOCK_WORKSPACE_ID
     )
-    .unwrap();
+    .expect("writes");
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
+    stream.read_to_end(&mut response).expect("reads");
     drop(server);
     let split = response
         .windows(4)
@@ -94,7 +94,7 @@ fn mock_body(path_and_query: &str) -> Vec<u8> {
         .expect("the mock sends a content-length")
         .trim()
         .parse()
-        .unwrap();
+        .expect("a length");
     let body = response[split + 4..].to_vec();
     assert_eq!(body.len(), length);
     body
@@ -167,12 +167,18 @@ fn list_call_histories_against_the_mock_prints_the_exact_body_or_one_line_per_it
     let printed: Vec<&str> = stdout.lines().collect();
     assert_eq!(printed.len(), 3, "{stdout}");
     for (line, item) in printed.iter().zip(&items) {
-        assert_eq!(&serde_json::from_str::<serde_json::Value>(line).unwrap(), item);
+        assert_eq!(
+            &serde_json::from_str::<serde_json::Value>(line).unwrap(),
+            item
+        );
     }
     // Lossless: the lines hold the body's own text, item for item, minus whitespace.
     let body = String::from_utf8(expected).unwrap();
     let compact: String = body.split_whitespace().collect();
-    assert_eq!(format!("[{}]", printed.join(",")).replace(' ', ""), compact.replace(' ', ""));
+    assert_eq!(
+        format!("[{}]", printed.join(",")).replace(' ', ""),
+        compact.replace(' ', "")
+    );
 }
 
 #[test]
@@ -215,16 +221,16 @@ fn bad_parameters_exit_2_naming_them_and_nothing_is_sent() {
             vec!["list_call_histories", "-p", "limit"],
             vec!["-p limit is not NAME=VALUE"],
         ),
-        (
-            vec!["list_call_histories", "--body", "{}"],
-            vec!["--body"],
-        ),
+        (vec!["list_call_histories", "--body", "{}"], vec!["--body"]),
     ] {
         let output = against(&url).arg("api").args(&args).output().unwrap();
         let stderr = stderr_of(&output);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         for needle in needles {
-            assert!(stderr.contains(needle), "{args:?}: {needle:?} not in {stderr}");
+            assert!(
+                stderr.contains(needle),
+                "{args:?}: {needle:?} not in {stderr}"
+            );
         }
         assert_eq!(stdout_of(&output), "", "{args:?}");
     }
@@ -248,7 +254,10 @@ fn an_unknown_operation_is_a_usage_error_listing_the_valid_ones() {
         .unwrap();
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("unknown operation `delete_everything`"), "{stderr}");
+    assert!(
+        stderr.contains("unknown operation `delete_everything`"),
+        "{stderr}"
+    );
     for id in ["get_call_history", "list_call_histories"] {
         assert!(stderr.contains(id), "{stderr}");
     }
@@ -265,7 +274,10 @@ fn help_of_an_operation_shows_its_parameters_from_the_spec() {
     let help = stdout_of(&output);
     let spec = trillet_spec::Spec::bundled().unwrap();
     let operation = spec.operation("list_call_histories").unwrap();
-    assert!(help.contains(operation.summary.as_deref().unwrap()), "{help}");
+    assert!(
+        help.contains(operation.summary.as_deref().unwrap()),
+        "{help}"
+    );
     assert!(help.contains("GET /v2/api/call-history"), "{help}");
     assert!(!operation.parameters.is_empty());
     for parameter in &operation.parameters {
@@ -275,7 +287,10 @@ fn help_of_an_operation_shows_its_parameters_from_the_spec() {
             parameter.name
         );
     }
-    assert!(help.contains("limit  (query, integer, optional, default 10)"), "{help}");
+    assert!(
+        help.contains("limit  (query, integer, optional, default 10)"),
+        "{help}"
+    );
     assert!(help.contains("one of: sip, web"), "{help}");
     assert!(help.contains("values: completed, failed"), "{help}");
     assert!(help.contains("The number of records per page."), "{help}");
@@ -292,7 +307,10 @@ fn help_of_an_operation_shows_its_parameters_from_the_spec() {
     // The api command itself lists the operations with their summaries.
     let api = trillet().args(["api", "--help"]).output().unwrap();
     let help = stdout_of(&api);
-    assert!(help.contains("get_call_history") && help.contains("Get one call-history record"), "{help}");
+    assert!(
+        help.contains("get_call_history") && help.contains("Get one call-history record"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -304,6 +322,9 @@ fn an_api_error_exits_1_with_the_status_and_the_operation() {
         .unwrap();
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("get_call_history") && stderr.contains("404"), "{stderr}");
+    assert!(
+        stderr.contains("get_call_history") && stderr.contains("404"),
+        "{stderr}"
+    );
     assert_eq!(stdout_of(&output), "");
 }

@@ -385,7 +385,11 @@ mod tests {
                 ("colour", ProblemKind::Unknown),
             ]
         );
-        assert!(problems[2].to_string().starts_with("callType: "), "{}", problems[2]);
+        assert!(
+            problems[2].to_string().starts_with("callType: "),
+            "{}",
+            problems[2]
+        );
 
         let get = check_of("get_call_history");
         let missing = get.check(&[]).unwrap_err();
@@ -404,7 +408,11 @@ mod tests {
         assert!(list.check_request(&[], &[("colour", "red")]).is_empty());
         let problems = list.check_request(&[], &[("dateRange", r#"{"since":1}"#)]);
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].to_string().starts_with("dateRange: "), "{}", problems[0]);
+        assert!(
+            problems[0].to_string().starts_with("dateRange: "),
+            "{}",
+            problems[0]
+        );
         // A path parameter given as a query parameter is not the path parameter.
         let get = check_of("get_call_history");
         let problems = get.check_request(&[], &[("callHistoryId", "42")]);

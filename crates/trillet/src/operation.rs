@@ -381,7 +381,10 @@ mod tests {
             .unwrap();
         assert_eq!(prepared.url.as_str(), "http://127.0.0.1:1/a?b=x+y%26z&a=1");
         assert_eq!(prepared.headers[ACCEPT], "text/plain");
-        assert_eq!(prepared.headers["api-version"], crate::request::api_version());
+        assert_eq!(
+            prepared.headers["api-version"],
+            crate::request::api_version()
+        );
         assert_eq!(prepared.headers[CONTENT_TYPE], "application/json");
     }
 }

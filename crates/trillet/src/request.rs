@@ -196,8 +196,11 @@ impl<'p> Call<'p> {
             .map(RefCell::into_inner)
             .unwrap_or_default();
         let latency_ms = started.elapsed().as_millis() as u64;
-        let (operation, status, bytes) =
-            (seen.operation.clone(), seen.status.map(|s| s.as_u16()), seen.bytes);
+        let (operation, status, bytes) = (
+            seen.operation.clone(),
+            seen.status.map(|s| s.as_u16()),
+            seen.bytes,
+        );
         let outcome = match result {
             Ok(result) => seen.outcome(result),
             Err(_elapsed) => Err(self.timed_out(stage)),
@@ -582,7 +585,9 @@ impl Policy {
     ) -> Result<RawResponse, Error> {
         let attempt = || async {
             use trillet_api::Error as Gen;
-            let request = prepared.request(client).map_err(Gen::<()>::CommunicationError)?;
+            let request = prepared
+                .request(client)
+                .map_err(Gen::<()>::CommunicationError)?;
             let response = dispatch(self, client, request, prepared.operation.clone())
                 .await
                 .map_err(Gen::CommunicationError)?;
@@ -828,8 +833,9 @@ mod tests {
             .call(|api| api.get_call_history().call_history_id("d").send())
             .await
             .unwrap();
-        let described = crate::OperationRequest::new(crate::Method::GET, "/v2/api/call-history/{id}")
-            .path_param("id", "f");
+        let described =
+            crate::OperationRequest::new(crate::Method::GET, "/v2/api/call-history/{id}")
+                .path_param("id", "f");
         client.send_request(&described).await.unwrap();
         assert_eq!(
             client.unmanaged_requests(),

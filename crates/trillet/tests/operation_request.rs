@@ -153,18 +153,28 @@ async fn the_body_limit_applies() {
 #[tokio::test]
 async fn a_json_body_is_sent_as_given() {
     use std::sync::{Arc, Mutex};
-    let bodies: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// What arrived: `METHOD content-type`, and the body.
+    type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let bodies: Received = Arc::default();
     let log = Arc::clone(&bodies);
-    let app = axum::Router::new().fallback(move |request: axum::http::Request<axum::body::Body>| {
-        let log = Arc::clone(&log);
-        async move {
-            let method = request.method().to_string();
-            let content_type = request.headers()["content-type"].to_str().unwrap().to_owned();
-            let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap();
-            log.lock().unwrap().push((format!("{method} {content_type}"), body.to_vec()));
-            json(201, r#"{"ok":true}"#)
-        }
-    });
+    let app =
+        axum::Router::new().fallback(move |request: axum::http::Request<axum::body::Body>| {
+            let log = Arc::clone(&log);
+            async move {
+                let method = request.method().to_string();
+                let content_type = request.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                log.lock()
+                    .unwrap()
+                    .push((format!("{method} {content_type}"), body.to_vec()));
+                json(201, r#"{"ok":true}"#)
+            }
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
