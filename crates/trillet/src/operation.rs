@@ -35,24 +35,37 @@ use crate::error::Error;
 /// that is not one, a body that is not JSON) makes [`Error::InvalidRequest`] before
 /// anything is sent.
 ///
-/// ```no_run
+/// ```
 /// use trillet::{Client, Method, OperationRequest};
 ///
-/// # async fn run() -> Result<(), trillet::Error> {
-/// let client = Client::from_env()?;
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = trillet_mock::MockServer::start(Default::default()).await?;
+/// # let client = Client::builder()
+/// #     .api_key(trillet_mock::MOCK_API_KEY)
+/// #     .workspace_id(trillet_mock::MOCK_WORKSPACE_ID)
+/// #     .base_url(mock.url())
+/// #     .build()?;
+/// // let client = Client::from_env()?;   (here: a client of the mock)
 /// let request = OperationRequest::new(Method::GET, "/v2/api/call-history/{callHistoryId}")
 ///     .operation_id("get_call_history")
-///     .path_param("callHistoryId", "65a7f3c2e4b0a1d2c3f4e5a6");
+///     .path_param("callHistoryId", "1234567890abcdef");
 /// let response = client.send_request(&request).await?;
-/// assert!(response.status().is_success());
-/// println!("{}", String::from_utf8_lossy(response.body()));
+/// assert_eq!(response.status(), 200);
+/// let record: serde_json::Value = serde_json::from_slice(response.body())?;
+/// assert_eq!(record["_id"], "1234567890abcdef");
 ///
 /// let page = OperationRequest::new(Method::GET, "/v2/api/call-history")
 ///     .operation_id("list_call_histories")
 ///     .query("limit", "5")
 ///     .query("callType", "sip");
 /// let body = client.send_request(&page).await?.into_body();
-/// # let _ = body;
+/// assert!(body.starts_with(b"["));
+///
+/// // An error status is the error a typed call gives.
+/// let missing = request.clone().path_param("callHistoryId", "missing-1");
+/// let error = client.send_request(&missing).await.unwrap_err();
+/// assert!(error.is_not_found(), "{error}");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -106,7 +119,8 @@ impl OperationRequest {
         self
     }
 
-    /// The value of the template's `{name}` placeholder, sent as one path segment.
+    /// The value of the template's `{name}` placeholder, sent as one path segment
+    /// (given twice, the last value wins).
     pub fn path_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.path_params.push((name.into(), value.into()));
         self
