@@ -13,6 +13,13 @@
 //! low-level client of [`Client::api`](crate::Client::api)) is sent once, with the
 //! credentials, a permit and the timeouts, and counted in [`Policy::unmanaged`]; a
 //! test checks that no call of this crate's own is.
+//!
+//! **Requests described at run time** ([`crate::OperationRequest`]) have no generated
+//! code around them: [`Policy::send_prepared`] runs the same loop, and each of its
+//! attempts calls [`dispatch`] (the function the hook calls) inside the same scope,
+//! then stops where the generated code would on a stand-in response. So both kinds
+//! of request share admission, timeouts, classification, waits, credentials, body
+//! capture, error mapping and logs.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
