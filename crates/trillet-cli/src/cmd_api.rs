@@ -53,10 +53,15 @@ pub fn with_operations(command: Command, spec: &Spec, operations: &[Operation]) 
         api.subcommands(
             operations
                 .iter()
-                .filter(|o| safe(&o.id) == o.id.as_str() && !o.id.is_empty())
+                .filter(|o| offered(o))
                 .map(|o| operation_command(spec, o)),
         )
     })
+}
+
+/// Whether `operation` has a subcommand: its id can be typed and shown as is.
+fn offered(operation: &Operation) -> bool {
+    !operation.id.is_empty() && safe(&operation.id) == operation.id.as_str()
 }
 
 /// The subcommand of one operation: its help is the spec's.
@@ -274,7 +279,8 @@ pub async fn run(global: &Global, list: bool, matches: Option<&ArgMatches>) -> R
     let Some((id, op_matches)) = chosen else {
         return Ok(exit::OK);
     };
-    let Some(operation) = operations.iter().find(|o| o.id == id) else {
+    // An external subcommand (any other word) has none of an operation's arguments.
+    let Some(operation) = operations.iter().find(|o| o.id == id && offered(o)) else {
         let known: Vec<String> = operations
             .iter()
             .map(|o| safe(&o.id).into_owned())
