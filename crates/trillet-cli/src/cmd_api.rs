@@ -387,6 +387,15 @@ fn build_request(
 /// Prints every operation, one per line, in aligned columns: id, method, path,
 /// summary (all escaped).
 fn print_list(operations: &[Operation]) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    for line in list_lines(operations) {
+        writeln!(out, "{line}").map_err(|e| Fatal(format!("cannot write: {e}")))?;
+    }
+    out.flush().map_err(|e| Fatal(format!("cannot write: {e}")))
+}
+
+/// The lines of `--list`.
+fn list_lines(operations: &[Operation]) -> Vec<String> {
     let rows: Vec<[String; 4]> = operations
         .iter()
         .map(|o| {
@@ -403,12 +412,13 @@ fn print_list(operations: &[Operation]) -> Result<(), Fatal> {
         .collect();
     let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1, w2) = (width(0), width(1), width(2));
-    let mut out = std::io::stdout().lock();
-    for [id, method, path, summary] in &rows {
-        let line = format!("{id:<w0$}  {method:<w1$}  {path:<w2$}  {summary}");
-        writeln!(out, "{}", line.trim_end()).map_err(|e| Fatal(format!("cannot write: {e}")))?;
-    }
-    out.flush().map_err(|e| Fatal(format!("cannot write: {e}")))
+    rows.iter()
+        .map(|[id, method, path, summary]| {
+            format!("{id:<w0$}  {method:<w1$}  {path:<w2$}  {summary}")
+                .trim_end()
+                .to_owned()
+        })
+        .collect()
 }
 
 /// Writes a response body: `json` as received (a newline added only for a
@@ -453,6 +463,71 @@ fn write_body(body: &[u8], format: &str) -> Result<(), Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A spec whose every text would drive a terminal if printed raw.
+    const HOSTILE: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: v1}
+paths:
+  "/x/{id\u001b[2J}":
+    get:
+      operationId: "evil\u001b]0;title\u0007"
+      summary: "clears \u001b[2J the screen"
+      description: "line one\u009b31m\n\nline \u202e two"
+      parameters:
+        - name: "id\u001b[2J"
+          in: path
+          required: true
+          description: "an \u001b[31mred\u0007 id"
+          schema: {type: string, enum: ["a\u001b[1m"]}
+      responses: {}
+"#;
+
+    fn assert_inert(text: &str) {
+        assert!(
+            !text
+                .chars()
+                .any(|c| matches!(c, '\u{1b}' | '\u{7}' | '\u{9b}' | '\u{202e}')),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn spec_text_is_escaped_in_the_list_and_the_help() {
+        let spec = Spec::parse(HOSTILE).unwrap();
+        let operations = spec.operations().unwrap();
+        let lines = list_lines(&operations);
+        assert_eq!(lines.len(), 1);
+        assert_inert(&lines[0]);
+        assert!(
+            lines[0].starts_with("evil\\u{1b}]0;title\\u{7}"),
+            "{}",
+            lines[0]
+        );
+        let help = parameter_help(&spec, &operations[0]);
+        assert_inert(&help);
+        assert!(
+            help.contains("id\\u{1b}[2J  (path, string, required)"),
+            "{help}"
+        );
+        assert!(help.contains("one of: a\\u{1b}[1m"), "{help}");
+        // The operation has no subcommand (its id cannot be typed as shown), and
+        // the help of the others is escaped too.
+        let command = with_operations(
+            <crate::cli::Cli as clap::CommandFactory>::command(),
+            &spec,
+            &operations,
+        );
+        let api = command.find_subcommand("api").unwrap();
+        assert_eq!(api.get_subcommands().count(), 0);
+        let mut op = operation_command(&spec, &operations[0]);
+        let rendered = op.render_long_help().to_string();
+        assert_inert(&rendered);
+        assert!(
+            rendered.contains("clears \\u{1b}[2J the screen"),
+            "{rendered}"
+        );
+    }
 
     #[test]
     fn wrapping_keeps_words_and_indents() {
