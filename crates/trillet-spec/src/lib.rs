@@ -24,7 +24,10 @@ pub mod operation;
 pub mod resolve;
 
 pub use operation::{Operation, Parameter, Response, SecurityScheme};
-pub use resolve::{Depth, MAX_DEPTH, escape_pointer, resolve, unescape_pointer};
+pub use resolve::{
+    Depth, MAX_DEPTH, escape_pointer, resolve, resolve_named, resolve_reference, subschemas,
+    unescape_pointer,
+};
 
 use serde_json::{Map, Value};
 
