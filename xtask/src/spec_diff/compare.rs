@@ -520,7 +520,13 @@ impl<'a> Cx<'a> {
     ) {
         match (b, h) {
             (ParameterSchemaOrContent::Schema(bs), ParameterSchemaOrContent::Schema(hs)) => {
-                let (bv, hv) = (to_value(bs), to_value(hs));
+                let (bv, hv) = match (to_value(bs), to_value(hs)) {
+                    (Ok(bv), Ok(hv)) => (bv, hv),
+                    (Err(e), _) | (_, Err(e)) => {
+                        self.error(format!("a schema at {h_ptr} cannot be read: {e}"));
+                        return;
+                    }
+                };
                 self.schema(
                     &bv,
                     &join(b_ptr, "schema"),
@@ -1146,6 +1152,6 @@ fn example_pointer(pointer: &str, single_changed: bool) -> String {
 }
 
 /// A schema (or a `$ref` to one) in its JSON form.
-fn to_value(schema: &ReferenceOr<openapiv3::Schema>) -> Value {
-    serde_json::to_value(schema).unwrap_or(Value::Null)
+fn to_value(schema: &ReferenceOr<openapiv3::Schema>) -> Result<Value, serde_json::Error> {
+    serde_json::to_value(schema)
 }
