@@ -783,17 +783,24 @@ impl<'a> Cx<'a> {
                 m.schema
                     .as_ref()
                     .map(to_value)
-                    .unwrap_or_else(|| Value::Object(Default::default()))
+                    .unwrap_or_else(|| Ok(Value::Object(Default::default())))
             };
             let subject = match dir {
                 Dir::Request => "request-body",
                 Dir::Response => "response-body",
             };
             let walk = Walk::new(dir, subject, "body", context);
+            let (b_schema, h_schema) = match (schema(bm), schema(hm)) {
+                (Ok(b), Ok(h)) => (b, h),
+                (Err(e), _) | (_, Err(e)) => {
+                    self.error(format!("a schema at {hp} cannot be read: {e}"));
+                    continue;
+                }
+            };
             self.schema(
-                &schema(bm),
+                &b_schema,
                 &join(&bp, "schema"),
-                &schema(hm),
+                &h_schema,
                 &join(&hp, "schema"),
                 &walk,
             );
