@@ -97,6 +97,7 @@ mod envelope;
 mod error;
 mod faults;
 mod listing;
+mod operations;
 mod params;
 mod rate_limit;
 mod records;
