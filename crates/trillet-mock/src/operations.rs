@@ -129,7 +129,10 @@ impl Routes {
                 let at = format!("{} {}", operation.method, operation.path);
                 let method = Method::from_bytes(operation.method.as_bytes())
                     .map_err(|_| SpecError::new(format!("{at}: not an HTTP method")))?;
-                served.push((method, Served::new(spec, operation).map_err(|e| e.within(&at))?));
+                served.push((
+                    method,
+                    Served::new(spec, operation).map_err(|e| e.within(&at))?,
+                ));
             }
             let allow_text = served
                 .iter()
@@ -325,7 +328,10 @@ impl Generic {
     }
 
     /// Checks the request body against the operation's, when it has one.
-    pub(crate) async fn check_body(&self, body: Body) -> Result<(), (StatusCode, &'static str, String)> {
+    pub(crate) async fn check_body(
+        &self,
+        body: Body,
+    ) -> Result<(), (StatusCode, &'static str, String)> {
         let Some((validator, required)) = &self.body else {
             return Ok(());
         };
@@ -396,7 +402,9 @@ fn replace_equal(node: &mut Value, needle: &Value, with: &Value) {
         return;
     }
     match node {
-        Value::Array(items) => items.iter_mut().for_each(|i| replace_equal(i, needle, with)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| replace_equal(i, needle, with)),
         Value::Object(map) => map
             .values_mut()
             .for_each(|v| replace_equal(v, needle, with)),
@@ -606,10 +614,7 @@ fn check_scheme(
             ))),
         },
         ("apiKey", Some("query")) => {
-            if query
-                .iter()
-                .any(|(k, v)| k == name && !v.trim().is_empty())
-            {
+            if query.iter().any(|(k, v)| k == name && !v.trim().is_empty()) {
                 Ok(())
             } else {
                 Err(unauthorized(format!(
@@ -703,10 +708,17 @@ mod tests {
     fn the_example_gets_the_requested_id_where_the_parameter_example_was() {
         let mut body = json!({"_id": "a1", "owner": {"agent": "a1"}, "list": ["a1", "b"], "n": 1});
         replace_equal(&mut body, &json!("a1"), &json!("zz"));
-        assert_eq!(body, json!({"_id": "zz", "owner": {"agent": "zz"}, "list": ["zz", "b"], "n": 1}));
+        assert_eq!(
+            body,
+            json!({"_id": "zz", "owner": {"agent": "zz"}, "list": ["zz", "b"], "n": 1})
+        );
         let mut body = json!({"id": "x", "agentId": 3});
         replace_named(&mut body, "agentId", "q");
-        assert_eq!(body, json!({"id": "q", "agentId": 3}), "a non-string property is skipped");
+        assert_eq!(
+            body,
+            json!({"id": "q", "agentId": 3}),
+            "a non-string property is skipped"
+        );
         assert_eq!(typed_like(&json!(1), "42"), json!(42));
         assert_eq!(typed_like(&json!(1), "x"), json!("x"));
     }

@@ -376,7 +376,9 @@ async fn handle(
                     Kind::GetCallHistory(_) => {
                         "The call-history id is not valid UTF-8 once percent-decoded.".to_owned()
                     }
-                    _ => format!("The path parameter {name} is not valid UTF-8 once percent-decoded."),
+                    _ => format!(
+                        "The path parameter {name} is not valid UTF-8 once percent-decoded."
+                    ),
                 };
                 return errors.refuse(Refusal::bad_request(message));
             }

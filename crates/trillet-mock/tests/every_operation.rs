@@ -27,7 +27,7 @@ fn documented_errors() -> Value {
 
 fn with_errors(success: Value) -> Value {
     let mut responses = documented_errors();
-    for (status, response) in success.as_object().unwrap() {
+    for (status, response) in success.as_object().expect("the test spec is well formed") {
         responses[status] = response.clone();
     }
     responses
@@ -39,8 +39,13 @@ fn credentials() -> Value {
 
 /// The bundled spec with the operations above added, as JSON text.
 fn extended_spec() -> String {
-    let mut document = Spec::bundled().unwrap().document().clone();
-    let schemas = document["components"]["schemas"].as_object_mut().unwrap();
+    let mut document = Spec::bundled()
+        .expect("the test spec is well formed")
+        .document()
+        .clone();
+    let schemas = document["components"]["schemas"]
+        .as_object_mut()
+        .expect("the test spec is well formed");
     schemas.insert(
         "Agent".into(),
         json!({
@@ -81,7 +86,9 @@ fn extended_spec() -> String {
             "properties": {"name": {"type": "string", "minLength": 1, "description": "Its name."}},
         }),
     );
-    let paths = document["paths"].as_object_mut().unwrap();
+    let paths = document["paths"]
+        .as_object_mut()
+        .expect("the test spec is well formed");
     paths.insert(
         "/v2/api/agents/{agentId}".into(),
         json!({"get": {
@@ -163,7 +170,7 @@ fn extended_spec() -> String {
             }},
         }}),
     );
-    serde_json::to_string(&document).unwrap()
+    serde_json::to_string(&document).expect("the test spec is well formed")
 }
 
 async fn server() -> MockServer {
@@ -184,23 +191,26 @@ async fn get(server: &MockServer, path: &str) -> reqwest::Response {
     authed(client().get(format!("{}{path}", server.url())))
         .send()
         .await
-        .unwrap()
+        .expect("the test spec is well formed")
 }
 
 /// The example of `components/responses/<name>` in the spec.
 fn documented_example(name: &str) -> Value {
     Spec::bundled()
-        .unwrap()
+        .expect("the test spec is well formed")
         .document()
         .pointer(&format!(
             "/components/responses/{name}/content/application~1json/example"
         ))
         .cloned()
-        .unwrap()
+        .expect("the test spec is well formed")
 }
 
 fn assert_valid(spec: &Spec, schema: &Value, body: &Value) {
-    let problems = spec.validator_of("body", schema).unwrap().problems(body);
+    let problems = spec
+        .validator_of("body", schema)
+        .expect("the test spec is well formed")
+        .problems(body);
     assert!(problems.is_empty(), "{body}: {problems:?}");
 }
 
@@ -231,10 +241,24 @@ async fn the_example_is_served_with_the_requested_id() {
 #[tokio::test]
 async fn a_named_example_is_served_for_its_id_and_the_first_otherwise() {
     let server = server().await;
-    let b: Value = get(&server, "/v2/api/call-flows/flow-b").await.json().await.unwrap();
-    assert_eq!(b, json!({"_id": "flow-b", "name": "After hours", "steps": ["voicemail"]}));
-    let other: Value = get(&server, "/v2/api/call-flows/zz%20top").await.json().await.unwrap();
-    assert_eq!(other, json!({"_id": "zz top", "name": "Front desk", "steps": ["greet"]}));
+    let b: Value = get(&server, "/v2/api/call-flows/flow-b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        b,
+        json!({"_id": "flow-b", "name": "After hours", "steps": ["voicemail"]})
+    );
+    let other: Value = get(&server, "/v2/api/call-flows/zz%20top")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        other,
+        json!({"_id": "zz top", "name": "Front desk", "steps": ["greet"]})
+    );
     // The operation documents a 404: `missing*` ids get it, with the spec's example body.
     let missing = get(&server, "/v2/api/call-flows/missing-3").await;
     assert_eq!(missing.status(), 404);
@@ -258,7 +282,10 @@ async fn without_an_example_a_generated_instance_valid_against_the_schema_is_ser
     assert_valid(&spec, &schema, &body);
     let items = body.as_array().unwrap();
     assert!(!items.is_empty(), "{body}");
-    assert!(items[0]["name"].is_string() && items[0]["_id"].is_string(), "{body}");
+    assert!(
+        items[0]["name"].is_string() && items[0]["_id"].is_string(),
+        "{body}"
+    );
     // It is the generator's instance, the same on every request and every run.
     assert_eq!(body, spec.instance_of(&schema).unwrap());
     let again: Value = get(&server, "/v2/api/agents").await.json().await.unwrap();
@@ -308,7 +335,10 @@ async fn credentials_are_required_except_where_security_is_empty() {
         .await
         .unwrap();
     assert_eq!(status.status(), 200);
-    assert_eq!(status.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    assert_eq!(
+        status.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
 }
 
 #[tokio::test]
@@ -346,7 +376,10 @@ async fn a_bad_parameter_is_400_naming_it() {
     let server = server().await;
     for (path, name) in [
         ("/v2/api/agents/not-an-agent-id", "agentId"),
-        ("/v2/api/agents/65a7f3c2e4b0a1d2c3f40001?include=everything", "include"),
+        (
+            "/v2/api/agents/65a7f3c2e4b0a1d2c3f40001?include=everything",
+            "include",
+        ),
         ("/v2/api/agents?page=0", "page"),
         ("/v2/api/agents?page=one", "page"),
     ] {
@@ -405,11 +438,14 @@ async fn faults_reach_generic_operations_with_the_documented_bodies() {
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["retry-after"], "7");
     let body = assert_envelope(&limited.text().await.unwrap(), "rate_limit_exceeded");
-    let reset_at = chrono::DateTime::parse_from_rfc3339(body["error"]["reset_at"].as_str().unwrap())
-        .unwrap();
+    let reset_at =
+        chrono::DateTime::parse_from_rfc3339(body["error"]["reset_at"].as_str().unwrap()).unwrap();
     // The example's `reset_at` is in 2024: the mock puts in the real one.
     assert!(reset_at > chrono::Utc::now(), "{body}");
-    assert_eq!(body["error"]["message"], documented_example("RateLimited")["error"]["message"]);
+    assert_eq!(
+        body["error"]["message"],
+        documented_example("RateLimited")["error"]["message"]
+    );
 
     for (fault, status) in [("500", 500), ("503", 503)] {
         let response = faulted("/v2/api/agents", fault).await.unwrap();
@@ -418,7 +454,11 @@ async fn faults_reach_generic_operations_with_the_documented_bodies() {
         assert_eq!(body, documented_example("ServerError"));
     }
     let status = faulted("/v2/api/status", "502").await.unwrap();
-    assert_eq!(status.status(), 502, "an operation that documents no 5XX still gets the fault");
+    assert_eq!(
+        status.status(),
+        502,
+        "an operation that documents no 5XX still gets the fault"
+    );
     assert_envelope(&status.text().await.unwrap(), "bad_gateway");
 
     let cut = faulted("/v2/api/agents/65a7f3c2e4b0a1d2c3f40001", "truncate")
@@ -458,9 +498,17 @@ async fn a_wrong_method_is_405_with_the_path_s_methods() {
     let client = client();
     for (method, path, allow) in [
         (reqwest::Method::DELETE, "/v2/api/agents", "GET, POST"),
-        (reqwest::Method::PUT, "/v2/api/agents/65a7f3c2e4b0a1d2c3f40001", "GET"),
+        (
+            reqwest::Method::PUT,
+            "/v2/api/agents/65a7f3c2e4b0a1d2c3f40001",
+            "GET",
+        ),
         (reqwest::Method::POST, "/v2/api/status", "GET"),
-        (reqwest::Method::POST, "/v2/api/call-history/1234567890abcdef", "GET"),
+        (
+            reqwest::Method::POST,
+            "/v2/api/call-history/1234567890abcdef",
+            "GET",
+        ),
     ] {
         let response = authed(client.request(method.clone(), format!("{}{path}", server.url())))
             .send()
@@ -515,7 +563,10 @@ async fn a_spec_the_mock_cannot_serve_is_an_error_at_start_not_a_panic() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.contains("GET /codes") && error.contains("pattern"), "{error}");
+    assert!(
+        error.contains("GET /codes") && error.contains("pattern"),
+        "{error}"
+    );
 
     let conflicting = json!({
         "openapi": "3.0.3",

@@ -132,8 +132,7 @@ impl<'s> Walk<'s> {
             ));
         }
         let spec = self.spec;
-        let (reference, schema) =
-            resolve_named(spec.document(), node).map_err(|e| e.within(at))?;
+        let (reference, schema) = resolve_named(spec.document(), node).map_err(|e| e.within(at))?;
         match reference {
             Some(reference) => {
                 self.stack.push(reference.to_owned());
@@ -225,7 +224,10 @@ impl<'s> Walk<'s> {
             }
         }
         if map.contains_key("const") || map.contains_key("enum") {
-            return Err(error(at, "no value of its `const`/`enum` is valid against it"));
+            return Err(error(
+                at,
+                "no value of its `const`/`enum` is valid against it",
+            ));
         }
         // 2. Alternatives.
         for key in ["anyOf", "oneOf"] {
@@ -448,7 +450,10 @@ impl<'s> Walk<'s> {
             return Err(error(at, format!("minItems {min} exceeds maxItems {max}")));
         }
         if min > MAX_ITEMS {
-            return Err(error(at, format!("minItems {min} is more than {MAX_ITEMS}")));
+            return Err(error(
+                at,
+                format!("minItems {min} is more than {MAX_ITEMS}"),
+            ));
         }
         let any = Value::Object(Map::new());
         let items = map.get("items").unwrap_or(&any);
@@ -725,7 +730,9 @@ fn number(map: &Map<String, Value>, integer: bool, at: &str) -> Result<Value, Sp
         // Exact: |value| < 2^53.
         Ok(Value::from(value as i64))
     } else if integer {
-        Err(fail("the only integers within its bounds are too large to write exactly"))
+        Err(fail(
+            "the only integers within its bounds are too large to write exactly",
+        ))
     } else {
         Number::from_f64(value)
             .map(Value::Number)
@@ -798,12 +805,8 @@ fn merge(a: &mut Map<String, Value>, b: &Map<String, Value>) -> Result<(), Strin
                     _ => Value::from(both),
                 }
             }
-            "minimum" | "minLength" | "minItems" | "minProperties" => {
-                max_of(&ours, theirs, true)
-            }
-            "maximum" | "maxLength" | "maxItems" | "maxProperties" => {
-                max_of(&ours, theirs, false)
-            }
+            "minimum" | "minLength" | "minItems" | "minProperties" => max_of(&ours, theirs, true),
+            "maximum" | "maxLength" | "maxItems" | "maxProperties" => max_of(&ours, theirs, false),
             "exclusiveMinimum" | "exclusiveMaximum" => match (&ours, theirs) {
                 (Value::Bool(x), Value::Bool(y)) => Value::Bool(*x || *y),
                 (Value::Number(_), Value::Number(_)) => {
@@ -985,45 +988,181 @@ mod tests {
     fn tricky_schemas_get_valid_instances() {
         let spec = tricky_spec();
         let cases: Vec<(&str, Value, Option<Value>)> = vec![
-            ("enum", json!({"type": "string", "enum": ["b", "a"]}), Some(json!("b"))),
-            ("nullable enum prefers a value", json!({"enum": [null, 3], "nullable": true}), Some(json!(3))),
-            ("const", json!({"const": {"x": [1]}}), Some(json!({"x": [1]}))),
-            ("default before example", json!({"type": "integer", "default": 7, "example": 8}), Some(json!(7))),
-            ("an invalid example is not used", json!({"type": "integer", "minimum": 1, "example": 0}), Some(json!(1))),
-            ("date-time", json!({"type": "string", "format": "date-time"}), Some(json!("2025-01-01T00:00:00Z"))),
-            ("date", json!({"type": "string", "format": "date"}), Some(json!("2025-01-01"))),
+            (
+                "enum",
+                json!({"type": "string", "enum": ["b", "a"]}),
+                Some(json!("b")),
+            ),
+            (
+                "nullable enum prefers a value",
+                json!({"enum": [null, 3], "nullable": true}),
+                Some(json!(3)),
+            ),
+            (
+                "const",
+                json!({"const": {"x": [1]}}),
+                Some(json!({"x": [1]})),
+            ),
+            (
+                "default before example",
+                json!({"type": "integer", "default": 7, "example": 8}),
+                Some(json!(7)),
+            ),
+            (
+                "an invalid example is not used",
+                json!({"type": "integer", "minimum": 1, "example": 0}),
+                Some(json!(1)),
+            ),
+            (
+                "date-time",
+                json!({"type": "string", "format": "date-time"}),
+                Some(json!("2025-01-01T00:00:00Z")),
+            ),
+            (
+                "date",
+                json!({"type": "string", "format": "date"}),
+                Some(json!("2025-01-01")),
+            ),
             ("uuid", json!({"type": "string", "format": "uuid"}), None),
             ("email", json!({"type": "string", "format": "email"}), None),
             ("uri", json!({"type": "string", "format": "uri"}), None),
-            ("minLength pads", json!({"type": "string", "minLength": 10}), Some(json!("stringxxxx"))),
-            ("maxLength cuts", json!({"type": "string", "maxLength": 2}), Some(json!("st"))),
-            ("a pattern the plain value matches", json!({"type": "string", "pattern": "^[a-z]+$"}), Some(json!("string"))),
-            ("a pattern with an example", json!({"type": "string", "pattern": "^[0-9a-f]{24}$", "example": "65a7f3c2e4b0a1d2c3f4e5a6"}), Some(json!("65a7f3c2e4b0a1d2c3f4e5a6"))),
-            ("a pattern with a default", json!({"type": "string", "pattern": "^A+$", "default": "AAA"}), Some(json!("AAA"))),
-            ("int32 exclusive minimum (3.0 boolean)", json!({"type": "integer", "format": "int32", "minimum": 5, "exclusiveMinimum": true}), Some(json!(6))),
-            ("int64 maximum below zero", json!({"type": "integer", "format": "int64", "maximum": -3}), Some(json!(-3))),
-            ("number exclusive maximum (JSON Schema number)", json!({"type": "number", "exclusiveMaximum": -1}), Some(json!(-2))),
-            ("number between exclusive bounds", json!({"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 2}), Some(json!(1.5))),
-            ("multipleOf", json!({"type": "integer", "minimum": 10, "multipleOf": 7}), Some(json!(14))),
-            ("number multipleOf", json!({"type": "number", "minimum": 0.3, "multipleOf": 0.25}), Some(json!(0.5))),
+            (
+                "minLength pads",
+                json!({"type": "string", "minLength": 10}),
+                Some(json!("stringxxxx")),
+            ),
+            (
+                "maxLength cuts",
+                json!({"type": "string", "maxLength": 2}),
+                Some(json!("st")),
+            ),
+            (
+                "a pattern the plain value matches",
+                json!({"type": "string", "pattern": "^[a-z]+$"}),
+                Some(json!("string")),
+            ),
+            (
+                "a pattern with an example",
+                json!({"type": "string", "pattern": "^[0-9a-f]{24}$", "example": "65a7f3c2e4b0a1d2c3f4e5a6"}),
+                Some(json!("65a7f3c2e4b0a1d2c3f4e5a6")),
+            ),
+            (
+                "a pattern with a default",
+                json!({"type": "string", "pattern": "^A+$", "default": "AAA"}),
+                Some(json!("AAA")),
+            ),
+            (
+                "int32 exclusive minimum (3.0 boolean)",
+                json!({"type": "integer", "format": "int32", "minimum": 5, "exclusiveMinimum": true}),
+                Some(json!(6)),
+            ),
+            (
+                "int64 maximum below zero",
+                json!({"type": "integer", "format": "int64", "maximum": -3}),
+                Some(json!(-3)),
+            ),
+            (
+                "number exclusive maximum (JSON Schema number)",
+                json!({"type": "number", "exclusiveMaximum": -1}),
+                Some(json!(-2)),
+            ),
+            (
+                "number between exclusive bounds",
+                json!({"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 2}),
+                Some(json!(1.5)),
+            ),
+            (
+                "multipleOf",
+                json!({"type": "integer", "minimum": 10, "multipleOf": 7}),
+                Some(json!(14)),
+            ),
+            (
+                "number multipleOf",
+                json!({"type": "number", "minimum": 0.3, "multipleOf": 0.25}),
+                Some(json!(0.5)),
+            ),
             ("boolean", json!({"type": "boolean"}), Some(json!(false))),
-            ("nullable with nothing else possible", json!({"type": "string", "minLength": 3, "maxLength": 1, "nullable": true}), Some(Value::Null)),
-            ("minItems", json!({"type": "array", "minItems": 3, "items": {"type": "integer", "minimum": 2}}), Some(json!([2, 2, 2]))),
-            ("maxItems 0", json!({"type": "array", "maxItems": 0, "items": {"type": "string"}}), Some(json!([]))),
-            ("required and optional properties", json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "string", "pattern": "^z$"}}}), Some(json!({"a": "string", "b": 0}))),
-            ("a required property not listed", json!({"type": "object", "required": ["x"], "additionalProperties": {"type": "integer"}}), Some(json!({"x": 0}))),
-            ("minProperties from additionalProperties", json!({"type": "object", "minProperties": 2, "additionalProperties": {"type": "boolean"}}), Some(json!({"property1": false, "property2": false}))),
-            ("maxProperties drops optional ones", json!({"type": "object", "maxProperties": 1, "required": ["z"], "properties": {"a": {"type": "string"}, "z": {"type": "string"}}}), Some(json!({"z": "string"}))),
-            ("no type: inferred from keywords", json!({"properties": {"a": {"minimum": 3}}}), Some(json!({"a": 3}))),
+            (
+                "nullable with nothing else possible",
+                json!({"type": "string", "minLength": 3, "maxLength": 1, "nullable": true}),
+                Some(Value::Null),
+            ),
+            (
+                "minItems",
+                json!({"type": "array", "minItems": 3, "items": {"type": "integer", "minimum": 2}}),
+                Some(json!([2, 2, 2])),
+            ),
+            (
+                "maxItems 0",
+                json!({"type": "array", "maxItems": 0, "items": {"type": "string"}}),
+                Some(json!([])),
+            ),
+            (
+                "required and optional properties",
+                json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "string", "pattern": "^z$"}}}),
+                Some(json!({"a": "string", "b": 0})),
+            ),
+            (
+                "a required property not listed",
+                json!({"type": "object", "required": ["x"], "additionalProperties": {"type": "integer"}}),
+                Some(json!({"x": 0})),
+            ),
+            (
+                "minProperties from additionalProperties",
+                json!({"type": "object", "minProperties": 2, "additionalProperties": {"type": "boolean"}}),
+                Some(json!({"property1": false, "property2": false})),
+            ),
+            (
+                "maxProperties drops optional ones",
+                json!({"type": "object", "maxProperties": 1, "required": ["z"], "properties": {"a": {"type": "string"}, "z": {"type": "string"}}}),
+                Some(json!({"z": "string"})),
+            ),
+            (
+                "no type: inferred from keywords",
+                json!({"properties": {"a": {"minimum": 3}}}),
+                Some(json!({"a": 3})),
+            ),
             ("anything", json!({}), Some(json!({}))),
-            ("anyOf: the first branch that is valid with its siblings", json!({"type": "string", "anyOf": [{"minLength": 10, "maxLength": 3}, {"maxLength": 4}]}), Some(json!("stri"))),
-            ("oneOf: exactly one branch", json!({"oneOf": [{"type": "string", "maxLength": 3}, {"type": "string", "minLength": 2}]}), Some(json!("string"))),
-            ("allOf merges", json!({"$ref": "#/components/schemas/Adult"}), None),
-            ("allOf intersects integer and number", json!({"allOf": [{"type": "number", "maximum": 9}, {"type": "integer", "minimum": 4}]}), Some(json!(4))),
-            ("allOf of anyOfs", json!({"allOf": [{"anyOf": [{"type": "string"}, {"type": "integer"}]}, {"anyOf": [{"type": "integer", "minimum": 2}]}]}), Some(json!(2))),
-            ("a recursive schema leaves optional recursion out", json!({"$ref": "#/components/schemas/Node"}), Some(json!({"name": "string"}))),
-            ("a required choice tries the branch that does not recurse first", json!({"$ref": "#/components/schemas/Linked"}), Some(json!({"next": 0}))),
-            ("open sets", json!({"anyOf": [{"type": "string", "enum": ["x"]}, {"type": "string"}]}), Some(json!("x"))),
+            (
+                "anyOf: the first branch that is valid with its siblings",
+                json!({"type": "string", "anyOf": [{"minLength": 10, "maxLength": 3}, {"maxLength": 4}]}),
+                Some(json!("stri")),
+            ),
+            (
+                "oneOf: exactly one branch",
+                json!({"oneOf": [{"type": "string", "maxLength": 3}, {"type": "string", "minLength": 2}]}),
+                Some(json!("string")),
+            ),
+            (
+                "allOf merges",
+                json!({"$ref": "#/components/schemas/Adult"}),
+                None,
+            ),
+            (
+                "allOf intersects integer and number",
+                json!({"allOf": [{"type": "number", "maximum": 9}, {"type": "integer", "minimum": 4}]}),
+                Some(json!(4)),
+            ),
+            (
+                "allOf of anyOfs",
+                json!({"allOf": [{"anyOf": [{"type": "string"}, {"type": "integer"}]}, {"anyOf": [{"type": "integer", "minimum": 2}]}]}),
+                Some(json!(2)),
+            ),
+            (
+                "a recursive schema leaves optional recursion out",
+                json!({"$ref": "#/components/schemas/Node"}),
+                Some(json!({"name": "string"})),
+            ),
+            (
+                "a required choice tries the branch that does not recurse first",
+                json!({"$ref": "#/components/schemas/Linked"}),
+                Some(json!({"next": 0})),
+            ),
+            (
+                "open sets",
+                json!({"anyOf": [{"type": "string", "enum": ["x"]}, {"type": "string"}]}),
+                Some(json!("x")),
+            ),
         ];
         for (what, schema, expected) in cases {
             let instance = spec
@@ -1033,9 +1172,15 @@ mod tests {
             if let Some(expected) = expected {
                 assert_eq!(instance, expected, "{what}");
             }
-            assert_eq!(spec.instance_of(&schema).unwrap(), instance, "{what}: deterministic");
+            assert_eq!(
+                spec.instance_of(&schema).unwrap(),
+                instance,
+                "{what}: deterministic"
+            );
         }
-        let adult = spec.instance_of(&json!({"$ref": "#/components/schemas/Adult"})).unwrap();
+        let adult = spec
+            .instance_of(&json!({"$ref": "#/components/schemas/Adult"}))
+            .unwrap();
         assert_eq!(adult["age"], 18, "{adult}");
         assert!(adult["id"].is_string(), "{adult}");
     }
@@ -1045,24 +1190,96 @@ mod tests {
     fn unsatisfiable_schemas_are_errors_that_say_why() {
         let spec = tricky_spec();
         let cases: Vec<(&str, Value, &str)> = vec![
-            ("a pattern with no example", json!({"type": "string", "pattern": "^[0-9]{4}$"}), "give it one"),
-            ("an example that misses the pattern", json!({"type": "string", "pattern": "^[0-9]{4}$", "example": "abc"}), "pattern"),
-            ("bounds that cross", json!({"type": "integer", "minimum": 5, "maximum": 3}), "bounds"),
-            ("an exclusive range with no integer", json!({"type": "integer", "minimum": 1, "maximum": 2, "exclusiveMinimum": true, "exclusiveMaximum": true}), "bounds"),
-            ("int32 beyond its range", json!({"type": "integer", "format": "int32", "minimum": 3_000_000_000u64}), "bounds"),
-            ("lengths that cross", json!({"type": "string", "minLength": 3, "maxLength": 1}), "exceeds"),
-            ("a huge minLength", json!({"type": "string", "minLength": 1_000_000_000_000u64}), "more than"),
-            ("a huge minItems", json!({"type": "array", "minItems": 1_000_000_000u64, "items": {}}), "more than"),
-            ("unique items", json!({"type": "array", "minItems": 2, "uniqueItems": true, "items": {"type": "string"}}), "unique"),
-            ("enum with no valid value", json!({"type": "integer", "enum": ["a", "b"]}), "enum"),
-            ("allOf with two types", json!({"allOf": [{"type": "string"}, {"type": "integer"}]}), "types"),
-            ("allOf with disjoint enums", json!({"allOf": [{"enum": [1]}, {"enum": [2]}]}), "in common"),
-            ("a required property that is not allowed", json!({"type": "object", "required": ["x"], "additionalProperties": false}), "additionalProperties"),
-            ("no branch of anyOf", json!({"anyOf": [{"type": "string", "minLength": 3, "maxLength": 1}, {"type": "integer", "minimum": 3, "maximum": 1}]}), "anyOf/0"),
-            ("oneOf whose branches always overlap", json!({"oneOf": [{"type": "integer"}, {"type": "number"}]}), "oneOf"),
-            ("a required recursion", json!({"$ref": "#/components/schemas/Forever"}), "deeper than"),
-            ("a dangling $ref", json!({"$ref": "#/components/schemas/Nope"}), "does not resolve"),
-            ("what the rules cannot see", json!({"not": {}}), "no valid instance"),
+            (
+                "a pattern with no example",
+                json!({"type": "string", "pattern": "^[0-9]{4}$"}),
+                "give it one",
+            ),
+            (
+                "an example that misses the pattern",
+                json!({"type": "string", "pattern": "^[0-9]{4}$", "example": "abc"}),
+                "pattern",
+            ),
+            (
+                "bounds that cross",
+                json!({"type": "integer", "minimum": 5, "maximum": 3}),
+                "bounds",
+            ),
+            (
+                "an exclusive range with no integer",
+                json!({"type": "integer", "minimum": 1, "maximum": 2, "exclusiveMinimum": true, "exclusiveMaximum": true}),
+                "bounds",
+            ),
+            (
+                "int32 beyond its range",
+                json!({"type": "integer", "format": "int32", "minimum": 3_000_000_000u64}),
+                "bounds",
+            ),
+            (
+                "lengths that cross",
+                json!({"type": "string", "minLength": 3, "maxLength": 1}),
+                "exceeds",
+            ),
+            (
+                "a huge minLength",
+                json!({"type": "string", "minLength": 1_000_000_000_000u64}),
+                "more than",
+            ),
+            (
+                "a huge minItems",
+                json!({"type": "array", "minItems": 1_000_000_000u64, "items": {}}),
+                "more than",
+            ),
+            (
+                "unique items",
+                json!({"type": "array", "minItems": 2, "uniqueItems": true, "items": {"type": "string"}}),
+                "unique",
+            ),
+            (
+                "enum with no valid value",
+                json!({"type": "integer", "enum": ["a", "b"]}),
+                "enum",
+            ),
+            (
+                "allOf with two types",
+                json!({"allOf": [{"type": "string"}, {"type": "integer"}]}),
+                "types",
+            ),
+            (
+                "allOf with disjoint enums",
+                json!({"allOf": [{"enum": [1]}, {"enum": [2]}]}),
+                "in common",
+            ),
+            (
+                "a required property that is not allowed",
+                json!({"type": "object", "required": ["x"], "additionalProperties": false}),
+                "additionalProperties",
+            ),
+            (
+                "no branch of anyOf",
+                json!({"anyOf": [{"type": "string", "minLength": 3, "maxLength": 1}, {"type": "integer", "minimum": 3, "maximum": 1}]}),
+                "anyOf/0",
+            ),
+            (
+                "oneOf whose branches always overlap",
+                json!({"oneOf": [{"type": "integer"}, {"type": "number"}]}),
+                "oneOf",
+            ),
+            (
+                "a required recursion",
+                json!({"$ref": "#/components/schemas/Forever"}),
+                "deeper than",
+            ),
+            (
+                "a dangling $ref",
+                json!({"$ref": "#/components/schemas/Nope"}),
+                "does not resolve",
+            ),
+            (
+                "what the rules cannot see",
+                json!({"not": {}}),
+                "no valid instance",
+            ),
         ];
         for (what, schema, needle) in cases {
             let error = spec
@@ -1086,7 +1303,12 @@ mod tests {
             started.elapsed()
         );
         if let Ok(instance) = result {
-            assert_valid(&spec, "Wide", &json!({"$ref": "#/components/schemas/Wide"}), &instance);
+            assert_valid(
+                &spec,
+                "Wide",
+                &json!({"$ref": "#/components/schemas/Wide"}),
+                &instance,
+            );
         }
     }
 }
