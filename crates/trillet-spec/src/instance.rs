@@ -233,7 +233,11 @@ impl<'s> Walk<'s> {
         for key in ["anyOf", "oneOf"] {
             match map.get(key) {
                 Some(Value::Array(branches)) => {
-                    return self.alternatives(map, key, branches, depth, at);
+                    let made = self.alternatives(map, key, branches, depth, at);
+                    return match made {
+                        Err(_) if self.fits(map, &Value::Null, at)? => Ok(Value::Null),
+                        made => made,
+                    };
                 }
                 Some(_) => return Err(error(at, format!("`{key}` is not a list"))),
                 None => {}
@@ -1162,6 +1166,11 @@ mod tests {
                 "open sets",
                 json!({"anyOf": [{"type": "string", "enum": ["x"]}, {"type": "string"}]}),
                 Some(json!("x")),
+            ),
+            (
+                "a nullable choice with no branch possible",
+                json!({"nullable": true, "anyOf": [{"type": "integer", "minimum": 3, "maximum": 1}]}),
+                Some(Value::Null),
             ),
         ];
         for (what, schema, expected) in cases {
