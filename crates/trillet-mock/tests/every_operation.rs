@@ -54,7 +54,7 @@ fn extended_spec() -> String {
             "required": ["_id", "name"],
             "additionalProperties": {},
             "properties": {
-                "_id": {"type": "string", "description": "Its id."},
+                "_id": {"type": "string", "pattern": "^[0-9a-f]{24}$", "example": AGENT_ID, "description": "Its id."},
                 "name": {"type": "string", "minLength": 1, "description": "Its name."},
                 "voice": {"type": "string", "enum": ["alloy", "verse"], "description": "Its voice."},
                 "createdAt": {"type": "string", "format": "date-time", "description": "When."},
