@@ -79,7 +79,10 @@ const DOWNSTREAM_MAIN: &str = r##"use trillet_mock::{MOCK_API_KEY, MOCK_WORKSPAC
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mock = MockServer::start(MockConfig::default()).await?;
+    // The mock checks the credentials exactly (by default it takes any key).
+    let mut config = MockConfig::default();
+    config.api_key = Some(MOCK_API_KEY.into());
+    let mock = MockServer::start(config).await?;
     let client = trillet::Client::builder()
         .api_key(MOCK_API_KEY)
         .workspace_id(MOCK_WORKSPACE_ID)
