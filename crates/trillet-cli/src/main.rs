@@ -39,8 +39,16 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 }
 
 /// The whole command line: the declared commands, and one `api` subcommand per
-/// operation of the embedded spec.
+/// operation of the embedded spec. The spec is parsed only when the command line
+/// can need it (`api`, `help api`, `completions`), so other commands start as fast
+/// as before.
 fn command() -> clap::Command {
+    let needs_spec = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "api" || a == "completions");
+    if !needs_spec {
+        return Cli::command();
+    }
     match cmd_api::operations() {
         Ok((spec, operations)) => cmd_api::with_operations(Cli::command(), &spec, &operations),
         // `trillet api` reports the problem when it is run.
