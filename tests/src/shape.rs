@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
+use trillet_spec::Depth;
 
 /// What a schema says about unknown object keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -48,51 +49,40 @@ pub struct Shape {
     pub items: Option<Box<Shape>>,
 }
 
-const MAX_DEPTH: u32 = 24;
-
 impl Shape {
     /// The shape of `schema`, whose `$ref`s resolve in `root`.
     pub fn of(root: &Value, schema: &Value) -> Shape {
-        Self::at(root, schema, 0)
+        Self::at(root, schema, Depth::ROOT)
     }
 
-    fn at(root: &Value, schema: &Value, depth: u32) -> Shape {
-        if depth > MAX_DEPTH {
-            return Shape::default();
-        }
+    /// A broken reference or a schema nesting past the spec's depth rule fails the
+    /// test that met it (through the spec's one resolver and depth rule).
+    fn at(root: &Value, schema: &Value, depth: Depth) -> Shape {
+        let depth = depth.deeper("the shape").unwrap_or_else(|e| panic!("{e}"));
+        let schema = trillet_spec::resolve(root, schema).unwrap_or_else(|e| panic!("{e}"));
         let Some(map) = schema.as_object() else {
             // `true` (or a non-schema): anything.
             return Shape::default();
         };
-        if let Some(target) = map
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-            .and_then(|p| root.pointer(p))
+        let mut shape = if let Some(Value::Array(branches)) =
+            map.get("anyOf").or_else(|| map.get("oneOf"))
         {
-            return Self::at(root, target, depth + 1);
-        }
-        let mut shape =
-            if let Some(Value::Array(branches)) = map.get("anyOf").or_else(|| map.get("oneOf")) {
-                let shapes: Vec<Shape> = branches
-                    .iter()
-                    .map(|b| Self::at(root, b, depth + 1))
-                    .collect();
-                union(shapes)
-            } else if let Some(Value::Array(all)) = map.get("allOf")
-                && let [only] = all.as_slice()
-            {
-                Self::at(root, only, depth + 1)
-            } else {
-                Self::plain(root, map, depth)
-            };
+            let shapes: Vec<Shape> = branches.iter().map(|b| Self::at(root, b, depth)).collect();
+            union(shapes)
+        } else if let Some(Value::Array(all)) = map.get("allOf")
+            && let [only] = all.as_slice()
+        {
+            Self::at(root, only, depth)
+        } else {
+            Self::plain(root, map, depth)
+        };
         if map.get("nullable") == Some(&Value::Bool(true)) && !shape.types.is_empty() {
             shape.types.insert("null".into());
         }
         shape
     }
 
-    fn plain(root: &Value, map: &Map<String, Value>, depth: u32) -> Shape {
+    fn plain(root: &Value, map: &Map<String, Value>, depth: Depth) -> Shape {
         let mut shape = Shape::default();
         match map.get("type") {
             Some(Value::String(t)) => {
@@ -118,7 +108,7 @@ impl Shape {
         if let Some(Value::Object(properties)) = map.get("properties") {
             shape.properties = properties
                 .iter()
-                .map(|(k, v)| (k.clone(), Self::at(root, v, depth + 1)))
+                .map(|(k, v)| (k.clone(), Self::at(root, v, depth)))
                 .collect();
         }
         if let Some(Value::Array(required)) = map.get("required") {
@@ -131,10 +121,10 @@ impl Shape {
         shape.extra = match map.get("additionalProperties") {
             None => Extra::Unstated,
             Some(Value::Bool(false)) => Extra::Closed,
-            Some(schema) => Extra::Kept(Box::new(Self::at(root, schema, depth + 1))),
+            Some(schema) => Extra::Kept(Box::new(Self::at(root, schema, depth))),
         };
         if let Some(items) = map.get("items") {
-            shape.items = Some(Box::new(Self::at(root, items, depth + 1)));
+            shape.items = Some(Box::new(Self::at(root, items, depth)));
         }
         shape
     }

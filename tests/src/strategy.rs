@@ -243,11 +243,12 @@ impl SchemaStrategies {
         depth: u32,
         mode: Mode,
     ) -> Result<BoxedStrategy<Value>> {
-        // Guard against a cycle through required properties, which no depth limit ends.
-        if depth > self.limits.max_depth + 16 {
+        // Guard against a cycle through required properties, which no depth limit
+        // ends: the spec's one depth rule.
+        if let Err(e) = trillet_spec::Depth::ROOT.deeper_by(depth, at) {
             return Err(unsupported(
                 at,
-                "recursion through required properties does not end",
+                &format!("recursion through required properties does not end: {e}"),
             ));
         }
         match schema {
@@ -311,18 +312,15 @@ impl SchemaStrategies {
         })
     }
 
-    fn resolve(&self, reference: &Value, at: &str) -> Result<(&Value, String)> {
+    /// Through the spec's one resolver: a chain is followed to its end, a loop or a
+    /// dangling reference is an error.
+    fn resolve<'a>(&'a self, reference: &'a Value, at: &str) -> Result<(&'a Value, String)> {
         let text = reference
             .as_str()
             .ok_or_else(|| unsupported(at, "`$ref` must be a string"))?;
-        let pointer = text
-            .strip_prefix('#')
-            .ok_or_else(|| unsupported(at, &format!("only local `$ref`s are supported: {text}")))?;
-        let target = self
-            .document
-            .pointer(pointer)
-            .ok_or_else(|| unsupported(at, &format!("`$ref` {text} resolves to nothing")))?;
-        Ok((target, pointer.to_owned()))
+        let (last, target) = trillet_spec::resolve_reference(&self.document, text)
+            .map_err(|e| unsupported(at, &e.to_string()))?;
+        Ok((target, last.trim_start_matches('#').to_owned()))
     }
 
     /// `anyOf`: a value of any branch. A plain-string branch beside enumerated string
@@ -364,13 +362,8 @@ impl SchemaStrategies {
     /// The schema object itself, or the target of its `$ref` (one step).
     fn shallow<'a>(&'a self, schema: &'a Value) -> &'a Map<String, Value> {
         static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
-        let target = match schema.get("$ref").and_then(Value::as_str) {
-            Some(r) => r
-                .strip_prefix('#')
-                .and_then(|p| self.document.pointer(p))
-                .unwrap_or(schema),
-            None => schema,
-        };
+        // A peek: a broken reference is reported where the schema is translated.
+        let target = trillet_spec::resolve(&self.document, schema).unwrap_or(schema);
         target.as_object().unwrap_or(&EMPTY)
     }
 

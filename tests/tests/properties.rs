@@ -2,12 +2,18 @@
 //! `spec/trillet.yaml` by the schema translator (`trillet_tests::strategy`): change
 //! the spec and the inputs change with it.
 //!
-//! Cases: 256 per property (the decoder-robustness ones 1024), or `PROPTEST_CASES`.
+//! Properties 1–4 run on every component schema of the spec, through the table of
+//! models the generator writes (`trillet_api::COMPONENTS`): a schema added to the
+//! spec is covered once it is generated.
+//!
+//! Cases: 256 per property and component (the decoder-robustness ones 1024), or
+//! `PROPTEST_CASES`.
 //! Failures are saved in `tests/tests/properties.regressions` and replayed first.
 
 use proptest::prelude::*;
-use proptest::test_runner::TestCaseError;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::Value;
+use trillet_api::components::Component;
 use trillet_api::types::{CallHistory, CallHistorySummary, ErrorEnvelope};
 use trillet_tests::check;
 use trillet_tests::shape::{Shape, drift};
@@ -26,52 +32,75 @@ fn perturbed(schema: &str) -> BoxedStrategy<Value> {
         .unwrap_or_else(|e| panic!("the translator cannot read the spec: {e}"))
 }
 
-/// Properties 1–3 for the model `$ty` of the spec component `$schema`.
-macro_rules! record_properties {
-    ($module:ident, $schema:literal, $ty:ty) => {
-        mod $module {
-            use super::*;
-
-            const SCHEMA: &str = $schema;
-
-            proptest! {
-                #![proptest_config(trillet_tests::config(256))]
-
-                /// Property 1.
-                #[test]
-                fn every_record_the_spec_admits_decodes_and_re_encodes_equal_in_value(
-                    input in valid(SCHEMA)
-                ) {
-                    check::decodes_and_re_encodes_equal_in_value::<$ty>(SCHEMA, &input)?;
-                }
-
-                /// Property 2.
-                #[test]
-                fn a_record_survives_encoding_to_json_text_and_decoding_unchanged(
-                    input in valid(SCHEMA)
-                ) {
-                    let model = check::decodes_and_re_encodes_equal_in_value::<$ty>(SCHEMA, &input)?;
-                    check::survives_encoding_and_decoding(SCHEMA, &model)?;
-                }
-
-                /// Property 3.
-                #[test]
-                fn every_record_the_model_encodes_is_valid_against_the_spec(
-                    input in prop_oneof![valid(SCHEMA), perturbed(SCHEMA)]
-                ) {
-                    check::encodes_only_spec_valid_json::<$ty>(SCHEMA, &input)?;
-                }
-            }
-        }
-    };
+/// Every component schema of the spec with its generated model; a component the
+/// generated crate does not model fails here (run `cargo xtask codegen`).
+fn components() -> Vec<&'static Component> {
+    let spec = trillet_tests::spec();
+    let names = spec.schema_names();
+    let missing: Vec<&&str> = names
+        .iter()
+        .filter(|n| trillet_tests::models::component(n).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no generated model for {missing:?}: run `cargo xtask codegen`"
+    );
+    names
+        .iter()
+        .filter_map(|n| trillet_tests::models::component(n))
+        .collect()
 }
 
-record_properties!(call_history, "CallHistory", CallHistory);
-record_properties!(
-    call_history_summary,
-    "CallHistorySummary",
-    CallHistorySummary
-);
+/// Runs `property` on `cases` inputs from `strategy` for every component, each
+/// with its own runner (failures persisted beside this file), and reports every
+/// component that fails, with its shrunk counterexample.
+fn for_every_component(
+    cases: u32,
+    strategy: impl Fn(&str) -> BoxedStrategy<Value>,
+    property: impl Fn(&Component, &Value) -> Result<(), TestCaseError>,
+) {
+    let mut failures = Vec::new();
+    let all = components();
+    for component in &all {
+        let mut config = trillet_tests::config(cases);
+        config.source_file = Some(file!());
+        let mut runner = TestRunner::new(config);
+        if let Err(e) = runner.run(&strategy(component.name()), |input| {
+            property(component, &input)
+        }) {
+            failures.push(format!("{}: {e}", component.name()));
+        }
+    }
+    assert!(all.len() >= 2, "the spec's components were not enumerated");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Property 1, for every component: every instance the spec admits decodes and
+/// re-encodes equal in value.
+#[test]
+fn every_instance_the_spec_admits_decodes_and_re_encodes_equal_in_value() {
+    for_every_component(256, valid, check::component_re_encodes_equal_in_value);
+}
+
+/// Property 2, for every component: a model survives its own JSON text.
+#[test]
+fn every_model_survives_encoding_to_json_text_and_decoding_unchanged() {
+    for_every_component(256, valid, |component, input| {
+        check::component_re_encodes_equal_in_value(component, input)?;
+        check::component_survives_encoding_and_decoding(component, input)
+    });
+}
+
+/// Property 3, for every component: what a model encodes is valid against the spec,
+/// for valid and almost-valid inputs.
+#[test]
+fn every_instance_a_model_encodes_is_valid_against_the_spec() {
+    for_every_component(
+        256,
+        |name| prop_oneof![valid(name), perturbed(name)].boxed(),
+        check::component_encodes_only_spec_valid_json,
+    );
+}
 
 proptest! {
     #![proptest_config(trillet_tests::config(256))]
@@ -174,10 +203,8 @@ proptest! {
 fn the_models_schema_has_the_same_shape_as_the_specs() {
     let spec = trillet_tests::spec();
     let mut problems = Vec::new();
-    for name in spec.schema_names() {
-        let Some(model) = trillet_tests::models::model_schema(name) else {
-            continue; // `every_spec_component_has_a_model_type` reports it
-        };
+    for component in components() {
+        let (name, model) = (component.name(), component.json_schema());
         let spec_shape = Shape::of(spec.document(), spec.schema(name).unwrap());
         let model_shape = Shape::of(&model, &model);
         problems.extend(
@@ -195,13 +222,6 @@ fn the_models_schema_has_the_same_shape_as_the_specs() {
 
 #[test]
 fn every_spec_component_has_a_model_type() {
-    let missing: Vec<&str> = trillet_tests::spec()
-        .schema_names()
-        .into_iter()
-        .filter(|n| !trillet_tests::models::COMPONENTS.contains(n))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "register the generated type of {missing:?} in tests/src/models.rs"
-    );
+    let names: Vec<&str> = components().iter().map(|c| c.name()).collect();
+    assert_eq!(names, trillet_tests::spec().schema_names());
 }

@@ -55,6 +55,7 @@ pub fn generate(spec_text: &str) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     evolve(&mut file);
+    file.items.push(components(&spec, &file)?);
     Ok(format!(
         "{}{}",
         header(spec_text),
@@ -68,16 +69,80 @@ fn settings() -> GenerationSettings {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
-        .with_derive("PartialEq")
-        // The spec's open sets become hand-written enums with an `Unknown(String)`
-        // variant (crates/trillet-api/src/open_enum.rs): typify would make closed
-        // enums that reject values the API is documented to send.
-        .with_replacement("CallDirection", "crate::Direction", open_enum_impls())
-        .with_replacement("CallStatus", "crate::Status", open_enum_impls())
+        .with_derive("PartialEq");
+    for (component, rust_type) in REPLACEMENTS {
+        settings.with_replacement(*component, *rust_type, open_enum_impls());
+    }
+    settings
         // Requests run through a caller-supplied transport (retries, rate limit,
         // body limit): crates/trillet-api/src/transport.rs.
         .with_inner_type(quote::quote!(crate::transport::Hooks));
     settings
+}
+
+/// The spec's open sets become hand-written enums with an `Unknown(String)`
+/// variant (crates/trillet-api/src/open_enum.rs): typify would make closed enums
+/// that reject values the API is documented to send.
+const REPLACEMENTS: &[(&str, &str)] = &[
+    ("CallDirection", "crate::Direction"),
+    ("CallStatus", "crate::Status"),
+];
+
+/// `pub const COMPONENTS`: every schema under `components/schemas`, in spec order,
+/// with the type that models it (a replacement, or the type typify generated in
+/// `types`, whose name is the schema's name in Rust case). A schema without a type
+/// is an error, so no component goes uncovered by the tools that walk them.
+fn components(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<syn::Item, String> {
+    let normalized = |name: &str| -> String {
+        name.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let generated: Vec<String> = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        })
+        .into_iter()
+        .flat_map(|(_, items)| items)
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) if is_public(&s.vis) => Some(s.ident.to_string()),
+            syn::Item::Enum(e) if is_public(&e.vis) => Some(e.ident.to_string()),
+            syn::Item::Type(t) if is_public(&t.vis) => Some(t.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut entries = Vec::new();
+    for name in spec.components.iter().flat_map(|c| c.schemas.keys()) {
+        let rust_type = match REPLACEMENTS.iter().find(|(c, _)| c == name) {
+            Some((_, path)) => path.trim_start_matches("crate::").to_owned(),
+            None => {
+                let found: Vec<&String> = generated
+                    .iter()
+                    .filter(|t| normalized(t) == normalized(name))
+                    .collect();
+                match found.as_slice() {
+                    [one] => format!("types::{one}"),
+                    [] => return Err(format!("schema `{name}` has no generated type in `types`")),
+                    _ => return Err(format!("schema `{name}` matches several types: {found:?}")),
+                }
+            }
+        };
+        let path: syn::Path = syn::parse_str(&format!("crate::{rust_type}"))
+            .map_err(|e| format!("schema `{name}`: `{rust_type}` is not a path: {e}"))?;
+        entries.push(quote::quote! {
+            crate::components::Component::of::<#path>(#name, #rust_type)
+        });
+    }
+    syn::parse2(quote::quote! {
+        /// Every schema under `components/schemas` of the spec, in spec order, with
+        /// the type that models it ([`crate::components`]).
+        pub const COMPONENTS: &[crate::components::Component] = &[#(#entries),*];
+    })
+    .map_err(|e| format!("the component table does not parse: {e}"))
 }
 
 /// Post-processing for what the generator has no setting for (progenitor passes

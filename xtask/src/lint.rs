@@ -111,92 +111,83 @@ pub fn lint(spec_text: &str, example_files: &[(String, String)]) -> Vec<Finding>
             format!("expected OpenAPI 3.0.x, found `{version}`"),
         ));
     }
-    check_operations(doc, &mut findings, &at);
+    check_operations(&spec, &mut findings, &at);
     check_descriptions(doc, &mut findings, &at);
     check_inline_examples(&spec, &mut findings, &at);
     check_example_files(&spec, example_files, &mut findings);
     findings
 }
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
-fn operations(doc: &Value) -> Vec<(String, &Value)> {
-    let mut ops = Vec::new();
-    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
-        for (path, item) in paths {
-            for method in METHODS {
-                if let Some(op) = item.get(method) {
-                    ops.push((format!("/paths/{}/{method}", escape_pointer(path)), op));
-                }
-            }
-        }
-    }
-    ops
-}
-
 fn check_operations(
-    doc: &Value,
+    spec: &Spec,
     findings: &mut Vec<Finding>,
     at: &impl Fn(String, String) -> Finding,
 ) {
-    // Which scheme names stand for which security header.
-    let mut header_of_scheme = BTreeMap::new();
-    if let Some(schemes) = doc
+    let doc = spec.document();
+    let is_header_key = |s: &&trillet_spec::SecurityScheme| {
+        s.kind == "apiKey" && s.location.as_deref() == Some("header")
+    };
+    // Which security headers some apiKey scheme sends.
+    let defined: Vec<String> = doc
         .pointer("/components/securitySchemes")
         .and_then(Value::as_object)
-    {
-        for (name, scheme) in schemes {
-            if scheme.get("type").and_then(Value::as_str) == Some("apiKey")
-                && scheme.get("in").and_then(Value::as_str) == Some("header")
-                && let Some(header) = scheme.get("name").and_then(Value::as_str)
-            {
-                header_of_scheme.insert(name.clone(), header.to_ascii_lowercase());
-            }
-        }
-    }
+        .into_iter()
+        .flat_map(|schemes| schemes.values())
+        .filter(|s| {
+            s.get("type").and_then(Value::as_str) == Some("apiKey")
+                && s.get("in").and_then(Value::as_str) == Some("header")
+        })
+        .filter_map(|s| s.get("name").and_then(Value::as_str))
+        .map(str::to_ascii_lowercase)
+        .collect();
     for header in SECURITY_HEADERS {
-        if !header_of_scheme.values().any(|h| h == header) {
+        if !defined.iter().any(|h| h == header) {
             findings.push(at(
                 "/components/securitySchemes".into(),
                 format!("no apiKey scheme sends the `{header}` header"),
             ));
         }
     }
-
-    let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
-    for (pointer, op) in operations(doc) {
-        match op.get("operationId").and_then(Value::as_str) {
-            None => findings.push(at(pointer.clone(), "operation has no operationId".into())),
-            Some(id) => {
-                if let Some(first) = seen_ids.insert(id.to_owned(), pointer.clone()) {
-                    findings.push(at(
-                        format!("{pointer}/operationId"),
-                        format!("operationId `{id}` is already used at {first}"),
-                    ));
-                }
-            }
+    // The operations as trillet-spec reads them (its one walker and resolver): a
+    // missing operationId or an undefined scheme is reported as what it is.
+    let operations = match spec.operations() {
+        Ok(operations) => operations,
+        Err(e) => {
+            findings.push(at("/paths".into(), e.to_string()));
+            return;
+        }
+    };
+    let mut seen_ids: BTreeMap<&str, String> = BTreeMap::new();
+    for op in &operations {
+        let pointer = format!(
+            "/paths/{}/{}",
+            escape_pointer(&op.path),
+            op.method.to_ascii_lowercase()
+        );
+        if let Some(first) = seen_ids.insert(&op.id, pointer.clone()) {
+            findings.push(at(
+                format!("{pointer}/operationId"),
+                format!("operationId `{}` is already used at {first}", op.id),
+            ));
         }
         // Operation-level security overrides the document's.
-        let (security, security_pointer) = match op.get("security") {
-            Some(s) => (Some(s), format!("{pointer}/security")),
-            None => (doc.get("security"), "/security".to_owned()),
+        let raw = doc.pointer(&pointer);
+        let security_pointer = if raw.and_then(|o| o.get("security")).is_some() {
+            format!("{pointer}/security")
+        } else {
+            "/security".to_owned()
         };
-        let requirements = security
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let complete = |req: &Value| {
-            let headers: Vec<&String> = req
-                .as_object()
-                .map(|m| m.keys().filter_map(|k| header_of_scheme.get(k)).collect())
-                .unwrap_or_default();
+        let complete = |requirement: &Vec<trillet_spec::SecurityScheme>| {
+            let headers: Vec<String> = requirement
+                .iter()
+                .filter(is_header_key)
+                .filter_map(|s| s.parameter.as_deref().map(str::to_ascii_lowercase))
+                .collect();
             SECURITY_HEADERS
                 .iter()
                 .all(|h| headers.iter().any(|x| x == h))
         };
-        if requirements.is_empty() || !requirements.iter().all(complete) {
+        if op.security.is_empty() || !op.security.iter().all(complete) {
             findings.push(at(
                 security_pointer,
                 format!(
@@ -262,15 +253,7 @@ fn has_description(doc: &Value, schema: &Value) -> bool {
             .and_then(Value::as_str)
             .is_some_and(|d| !d.trim().is_empty())
     };
-    if described(schema) {
-        return true;
-    }
-    schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-        .and_then(|p| doc.pointer(p))
-        .is_some_and(described)
+    described(schema) || trillet_spec::resolve(doc, schema).is_ok_and(described)
 }
 
 fn check_inline_examples(
@@ -286,34 +269,18 @@ fn check_inline_examples(
             ));
             continue;
         };
-        // Validate against the schema in the context of the whole spec, so `$ref`s resolve.
-        let schemas = spec
-            .document()
-            .pointer("/components/schemas")
-            .cloned()
-            .unwrap_or_default();
-        let document = serde_json::json!({
-            "allOf": [trillet_spec::to_json_schema(&schema)],
-            "components": { "schemas": trillet_spec::map_to_json_schema(&schemas) },
-        });
-        let validator = match jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft7)
-            .should_validate_formats(true)
-            .build(&document)
-        {
+        // Validated in the context of the whole spec, so `$ref`s resolve.
+        let validator = match spec.validator_of(&example.pointer, &schema) {
             Ok(v) => v,
             Err(e) => {
-                findings.push(at(
-                    example.pointer,
-                    format!("its schema is not valid JSON Schema: {e}"),
-                ));
+                findings.push(at(example.pointer, e.to_string()));
                 continue;
             }
         };
-        for error in validator.iter_errors(&example.value) {
+        for problem in validator.problems(&example.value) {
             findings.push(at(
-                format!("{}{}", example.pointer, error.instance_path()),
-                format!("example does not match its schema: {error}"),
+                format!("{}{}", example.pointer, problem.pointer),
+                format!("example does not match its schema: {}", problem.message),
             ));
         }
     }

@@ -2246,3 +2246,33 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// Every schema under `components/schemas` of the spec, in spec order, with
+/// the type that models it ([`crate::components`]).
+pub const COMPONENTS: &[crate::components::Component] = &[
+    crate::components::Component::of::<
+        crate::types::CallHistory,
+    >("CallHistory", "types::CallHistory"),
+    crate::components::Component::of::<
+        crate::types::CallHistorySummary,
+    >("CallHistorySummary", "types::CallHistorySummary"),
+    crate::components::Component::of::<crate::Direction>("CallDirection", "Direction"),
+    crate::components::Component::of::<crate::Status>("CallStatus", "Status"),
+    crate::components::Component::of::<
+        crate::types::CallType,
+    >("CallType", "types::CallType"),
+    crate::components::Component::of::<
+        crate::types::CallCost,
+    >("CallCost", "types::CallCost"),
+    crate::components::Component::of::<
+        crate::types::AnalyzedData,
+    >("AnalyzedData", "types::AnalyzedData"),
+    crate::components::Component::of::<
+        crate::types::FunctionCall,
+    >("FunctionCall", "types::FunctionCall"),
+    crate::components::Component::of::<
+        crate::types::ErrorEnvelope,
+    >("ErrorEnvelope", "types::ErrorEnvelope"),
+    crate::components::Component::of::<
+        crate::types::ApiError,
+    >("ApiError", "types::ApiError"),
+];

@@ -64,6 +64,7 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+pub mod components;
 pub mod open_enum;
 pub mod transport;
 

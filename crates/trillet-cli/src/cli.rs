@@ -118,6 +118,9 @@ pub enum Command {
     #[command(subcommand)]
     CallHistory(CallHistoryCommand),
 
+    /// Any operation of the built-in spec, by its operationId (`trillet api --list`)
+    Api(ApiArgs),
+
     /// The mock server
     #[command(subcommand)]
     Mock(MockCommand),
@@ -326,6 +329,15 @@ pub enum Output {
     Table,
 }
 
+/// `trillet api`: its operations are subcommands added at run time from the
+/// embedded spec (`cmd_api::with_operations`); only `--list` is declared here.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Print every operation: id, method, path and summary
+    #[arg(long)]
+    pub list: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum MockCommand {
     /// Run the mock server until Ctrl-C
@@ -358,6 +370,19 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+        let (spec, operations) = crate::cmd_api::operations().unwrap();
+        crate::cmd_api::with_operations(Cli::command(), &spec, &operations).debug_assert();
+    }
+
+    #[test]
+    fn every_operation_of_the_spec_is_an_api_subcommand() {
+        let (spec, operations) = crate::cmd_api::operations().unwrap();
+        let command = crate::cmd_api::with_operations(Cli::command(), &spec, &operations);
+        let api = command.find_subcommand("api").unwrap();
+        let names: Vec<&str> = api.get_subcommands().map(|c| c.get_name()).collect();
+        let ids: Vec<&str> = operations.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(names, ids);
+        assert!(!ids.is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `main` parses, sets up logging and maps every outcome to a documented exit status.
 
 mod cli;
+mod cmd_api;
 mod cmd_call_history;
 mod cmd_mock;
 mod cmd_spec;
@@ -13,7 +14,7 @@ mod term;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
 use cli::{CallHistoryCommand, Cli, Command, MockCommand};
@@ -38,8 +39,28 @@ impl<E: std::fmt::Display> From<E> for Fatal {
     }
 }
 
+/// The whole command line: the declared commands, and one `api` subcommand per
+/// operation of the embedded spec. The spec is parsed only when the command line
+/// can need it (`api`, `help api`, `completions`), so other commands start as fast
+/// as before.
+fn command() -> clap::Command {
+    let needs_spec = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "api" || a == "completions");
+    if !needs_spec {
+        return Cli::command();
+    }
+    match cmd_api::operations() {
+        Ok((spec, operations)) => cmd_api::with_operations(Cli::command(), &spec, &operations),
+        // `trillet api` reports the problem when it is run.
+        Err(_) => Cli::command(),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let api = matches.subcommand_matches("api").cloned();
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -48,14 +69,15 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fatal(&Fatal(format!("cannot start the async runtime: {e}"))),
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, api)) {
         Ok(code) => ExitCode::from(code),
         Err(error) => fatal(&error),
     }
 }
 
-async fn run(cli: Cli) -> Result<u8, Fatal> {
+async fn run(cli: Cli, api: Option<ArgMatches>) -> Result<u8, Fatal> {
     match cli.command {
+        Command::Api(args) => cmd_api::run(&cli.global, args.list, api.as_ref()).await,
         Command::CallHistory(CallHistoryCommand::Get(args)) => {
             cmd_call_history::get(&cli.global, args).await
         }
@@ -65,12 +87,7 @@ async fn run(cli: Cli) -> Result<u8, Fatal> {
         Command::Mock(MockCommand::Serve(args)) => cmd_mock::serve(&cli.global, args).await,
         Command::Spec(command) => cmd_spec::run(command),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "trillet",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut command(), "trillet", &mut std::io::stdout());
             Ok(exit::OK)
         }
     }

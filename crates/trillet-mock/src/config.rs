@@ -38,7 +38,7 @@ pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 60;
 /// };
 /// assert_eq!(config.addr.port(), 0);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct MockConfig {
     /// Where to listen. Default `127.0.0.1:0`: loopback, a free port chosen by the OS.
     pub addr: SocketAddr,
@@ -75,6 +75,39 @@ pub struct MockConfig {
     /// at `info` (default 60 s; none when nothing was answered). Each request is
     /// logged at `debug`. Must not be zero.
     pub summary_interval: Duration,
+    /// The spec to serve, as YAML or JSON text: every operation in it is served
+    /// (see the crate docs). `None` (the default): the bundled
+    /// `spec/trillet.yaml` ([`trillet_spec::SPEC_YAML`]). A spec that does not
+    /// parse, or an operation the mock cannot serve, fails
+    /// [`MockServer::start`](crate::MockServer::start).
+    pub spec: Option<String>,
+}
+
+impl std::fmt::Debug for MockConfig {
+    /// The credentials are shown only as set or not, the spec by its size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "Some(<set>)" } else { "None" };
+        f.debug_struct("MockConfig")
+            .field("addr", &self.addr)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("chaos", &self.chaos)
+            .field("seed", &self.seed)
+            .field("api_key", &format_args!("{}", set(&self.api_key)))
+            .field("workspace_id", &format_args!("{}", set(&self.workspace_id)))
+            .field("list_size", &self.list_size)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("rate_limit_sweep", &self.rate_limit_sweep)
+            .field("summary_interval", &self.summary_interval)
+            .field(
+                "spec",
+                &match &self.spec {
+                    Some(text) => format!("<{} bytes>", text.len()),
+                    None => "<bundled>".to_owned(),
+                },
+            )
+            .finish()
+    }
 }
 
 impl Default for MockConfig {
@@ -91,6 +124,7 @@ impl Default for MockConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             rate_limit_sweep: Duration::from_secs(10),
             summary_interval: Duration::from_secs(60),
+            spec: None,
         }
     }
 }
@@ -99,6 +133,13 @@ impl MockConfig {
     /// The same configuration listening on `127.0.0.1:<port>` (`0`: any free port).
     pub fn with_port(mut self, port: u16) -> Self {
         self.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        self
+    }
+
+    /// The same configuration serving the spec `text` (YAML or JSON) instead of
+    /// the bundled one.
+    pub fn with_spec(mut self, text: impl Into<String>) -> Self {
+        self.spec = Some(text.into());
         self
     }
 
@@ -152,6 +193,22 @@ mod tests {
             assert!(config.validate().is_err(), "{chaos}");
         }
         assert!(MockConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn debug_shows_neither_credentials_nor_the_spec_text() {
+        let config = MockConfig {
+            api_key: Some("sk-secret-1".into()),
+            workspace_id: Some("ws-secret-2".into()),
+            ..Default::default()
+        }
+        .with_spec("openapi: 3.0.3 # secret-3");
+        let debug = format!("{config:?}");
+        for secret in ["sk-secret-1", "ws-secret-2", "secret-3"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("api_key: Some(<set>)"), "{debug}");
+        assert!(format!("{:?}", MockConfig::default()).contains("<bundled>"));
     }
 
     #[test]

@@ -23,17 +23,11 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
 /// 429 with `Retry-After: <retry_after_secs>` and, in the envelope, `reset_at`
 /// that many seconds from now.
 pub(crate) fn rate_limited(retry_after_secs: u64) -> Response {
-    let now = Utc::now();
-    let reset_at = i64::try_from(retry_after_secs)
-        .ok()
-        .and_then(TimeDelta::try_seconds)
-        .and_then(|wait| now.checked_add_signed(wait))
-        .unwrap_or(now);
     let body = json!({
         "error": {
             "code": "rate_limit_exceeded",
             "message": "Too many requests",
-            "reset_at": reset_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "reset_at": reset_at(retry_after_secs),
         }
     });
     let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, body.to_string());
@@ -41,6 +35,17 @@ pub(crate) fn rate_limited(retry_after_secs: u64) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     response
+}
+
+/// The RFC 3339 instant `retry_after_secs` from now.
+pub(crate) fn reset_at(retry_after_secs: u64) -> String {
+    let now = Utc::now();
+    i64::try_from(retry_after_secs)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(now)
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// 404 for a call-history id that does not exist (`error.404.json`).

@@ -21,8 +21,20 @@
 //! - **Not found.** By convention, ids starting with `missing` (e.g.
 //!   `missing-42`) return **404** with the error envelope
 //!   `{"error": {"code": "not_found", "message": "Call history not found."}}`.
-//!   Any other path also returns 404 with the envelope; a method other than GET on
-//!   the record route returns 405.
+//!   Any path the spec does not have also returns 404 with the envelope; a method
+//!   the path does not have returns 405 with `Allow`.
+//! - **Every operation.** The routes are the operations of the spec the server is
+//!   given ([`MockConfig::spec`]; by default the bundled one). The two above keep
+//!   their hand-written behaviour; every other operation is served from the spec
+//!   alone: its `security` checked (none when it is `security: []`), its
+//!   parameters and JSON request body validated (400), and its success response's
+//!   example answered, with the requested id put in where the path parameter's own
+//!   example was (or the `examples` entry named by the id); without an example, a
+//!   deterministic instance of the response schema ([`trillet_spec::Spec::instance_of`]).
+//!   Its documented error responses use the spec's example bodies; faults,
+//!   chaos, the rate limit, stats and logs apply to it as to the others. A spec
+//!   the mock cannot serve (conflicting paths, a response schema no instance can
+//!   be made for) fails [`MockServer::start`] with the reason.
 //! - **Authentication.** A missing or empty `x-api-key` gets 401 and a missing or
 //!   empty `x-workspace-id` gets 403, both with the envelope. With
 //!   [`MockConfig::api_key`] / [`MockConfig::workspace_id`] set, other values get
@@ -97,6 +109,7 @@ mod envelope;
 mod error;
 mod faults;
 mod listing;
+mod operations;
 mod params;
 mod rate_limit;
 mod records;

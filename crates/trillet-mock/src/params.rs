@@ -1,75 +1,32 @@
 //! Request parameters checked against the spec: every parameter an operation
 //! declares, with the schema the spec gives it (closed enums, integer ranges, the
 //! `pattern` of a JSON-encoded string and the decoded shape in its `x-content`).
-//! Nothing here lists a parameter by hand: it is all read through `trillet-spec`.
-//!
-//! Query text is typed by the parameter's schema before it is validated: an
-//! `integer` or `number` parameter must be a JSON number literal, a `boolean` one
-//! `true` or `false`; everything else is a string.
+//! Nothing here lists a parameter by hand, and nothing here types or validates a
+//! value: that is `trillet_spec::ParameterCheck`'s, shared with the CLI. This
+//! module only says how the mock answers: the first problem, as one message.
 
-use serde_json::Value;
-use trillet_spec::{SchemaValidator, Spec, SpecError};
-
-/// The longest problem description sent back: a parameter value can be large.
-const MAX_MESSAGE: usize = 300;
+use trillet_spec::{ParameterCheck, Spec, SpecError};
 
 /// The checked parameters of one operation.
 pub(crate) struct OperationParams {
-    params: Vec<Checked>,
+    check: ParameterCheck,
 }
 
 impl std::fmt::Debug for OperationParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.params.iter().map(|p| &p.name))
+            .entries(self.check.parameters().map(|p| &p.name))
             .finish()
     }
-}
-
-struct Checked {
-    name: String,
-    location: String,
-    required: bool,
-    kind: Kind,
-    schema: SchemaValidator,
-    /// The decoded value's schema, for a JSON-encoded parameter.
-    decoded: Option<SchemaValidator>,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Number,
-    Boolean,
-    Text,
 }
 
 impl OperationParams {
     /// The parameters of `operation_id` in `spec`.
     pub(crate) fn load(spec: &Spec, operation_id: &str) -> Result<Self, SpecError> {
-        let params = spec
-            .parameters(operation_id)?
-            .into_iter()
-            .map(|p| {
-                let kind = match spec.type_of(&p.schema) {
-                    Some("integer" | "number") => Kind::Number,
-                    Some("boolean") => Kind::Boolean,
-                    _ => Kind::Text,
-                };
-                Ok(Checked {
-                    schema: spec.validator_of(&p.name, &p.schema)?,
-                    decoded: p
-                        .json_content
-                        .as_ref()
-                        .map(|schema| spec.validator_of(&p.name, schema))
-                        .transpose()?,
-                    name: p.name,
-                    location: p.location,
-                    required: p.required,
-                    kind,
-                })
-            })
-            .collect::<Result<_, SpecError>>()?;
-        Ok(Self { params })
+        let operation = spec.operation(operation_id)?;
+        Ok(Self {
+            check: ParameterCheck::for_operation(spec, &operation)?,
+        })
     }
 
     /// Checks the path and query parameters of a request; the message says
@@ -80,72 +37,15 @@ impl OperationParams {
         path: &[(&str, &str)],
         query: &[(String, String)],
     ) -> Result<(), String> {
-        for param in &self.params {
-            let values: Vec<&str> = match param.location.as_str() {
-                "path" => path
-                    .iter()
-                    .filter(|(k, _)| *k == param.name)
-                    .map(|(_, v)| *v)
-                    .collect(),
-                "query" => query
-                    .iter()
-                    .filter(|(k, _)| *k == param.name)
-                    .map(|(_, v)| v.as_str())
-                    .collect(),
-                // Headers (the credentials) are checked before; no cookies here.
-                _ => continue,
-            };
-            match values.as_slice() {
-                [] if param.required => return Err(format!("{} is required", param.name)),
-                [] => {}
-                [value] => param.check(value).map_err(|problem| short(&problem))?,
-                _ => return Err(format!("{} is given more than once", param.name)),
-            }
+        let query: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        match self.check.check_request(path, &query).into_iter().next() {
+            Some(problem) => Err(problem.to_string()),
+            None => Ok(()),
         }
-        Ok(())
     }
-}
-
-impl Checked {
-    fn check(&self, text: &str) -> Result<(), String> {
-        let typed = match self.kind {
-            Kind::Number => serde_json::from_str::<serde_json::Number>(text)
-                .ok()
-                .filter(|_| text.trim() == text)
-                .map_or_else(|| Value::from(text), Value::Number),
-            Kind::Boolean => match text {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => Value::from(text),
-            },
-            Kind::Text => Value::from(text),
-        };
-        if let Some(problem) = self.schema.problems(&typed).into_iter().next() {
-            return Err(format!("{}: {}", self.name, problem.message));
-        }
-        // The decoded shape is checked when the text is JSON. Whether it must be
-        // is the `schema`'s to say (callIds' pattern admits only JSON; postAnalysis
-        // has no pattern, so any text is valid and passed through).
-        if let Some(decoded) = &self.decoded
-            && let Ok(value) = serde_json::from_str::<Value>(text)
-            && let Some(problem) = decoded.problems(&value).into_iter().next()
-        {
-            return Err(format!("{}: {problem}", self.name));
-        }
-        Ok(())
-    }
-}
-
-/// `message`, cut to [`MAX_MESSAGE`] bytes on a character boundary.
-fn short(message: &str) -> String {
-    if message.len() <= MAX_MESSAGE {
-        return message.to_owned();
-    }
-    let mut end = MAX_MESSAGE;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &message[..end])
 }
 
 #[cfg(test)]

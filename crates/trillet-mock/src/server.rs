@@ -1,10 +1,13 @@
 //! The HTTP server: routing, request validation in the real API's order, and the
 //! [`MockServer`] handle that starts, observes and stops it.
 //!
-//! A request to the record route is checked in this order: method (405), path
-//! (400), `x-api-key` (401), `x-workspace-id` (403), rate limit (429), then
-//! `x-mock-fault` (400 if malformed), chaos, the parameters against the spec
-//! (400, see `params.rs`), and finally the record (200 or 404).
+//! Routes come from the spec's operations (`operations.rs`). A request is checked
+//! in this order: path (404), method (405), path parameters' encoding (400), the
+//! credentials the operation's `security` asks for (`x-api-key` 401,
+//! `x-workspace-id` 403), rate limit (429), then `x-mock-fault` (400 if
+//! malformed), chaos, the parameters (and a request body) against the spec (400,
+//! see `params.rs`), and finally the response (the record, the page, or the
+//! operation's example; 404 for `missing*` ids).
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,15 +15,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::any;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use percent_encoding::percent_decode_str;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
@@ -29,22 +34,12 @@ use trillet_spec::Spec;
 use crate::config::MockConfig;
 use crate::envelope;
 use crate::error::MockError;
-use crate::faults::{self, Chaos, FAULT_HEADER};
+use crate::faults::{self, Chaos, FAULT_HEADER, Fault};
 use crate::listing::Workspace;
-use crate::params::OperationParams;
+use crate::operations::{self, ErrorBodies, Generic, Kind, Refusal, Routes, Served};
 use crate::rate_limit::KeyedLimit;
 use crate::records;
 use crate::stats::{Counters, MockStats, Outcome};
-
-/// The route of the get operation.
-const RECORD_ROUTE: &str = "/v2/api/call-history/{id}";
-
-/// The route of the list operation.
-const LIST_ROUTE: &str = "/v2/api/call-history";
-
-/// The operation ids of the two routes in the spec.
-const GET_OPERATION: &str = "get_call_history";
-const LIST_OPERATION: &str = "list_call_histories";
 
 /// How long [`MockServer::shutdown`] waits for requests in flight before it
 /// stops serving regardless.
@@ -281,14 +276,17 @@ struct AppState {
     chaos: Chaos,
     counters: Arc<Counters>,
     workspace: Workspace,
-    get_params: OperationParams,
-    list_params: OperationParams,
+    routes: Routes,
 }
 
 impl AppState {
     fn new(config: &MockConfig) -> Result<Self, MockError> {
         let spec_error = |e: trillet_spec::SpecError| MockError::Config(format!("the spec: {e}"));
-        let spec = Spec::bundled().map_err(spec_error)?;
+        let spec = match &config.spec {
+            Some(text) => Spec::parse(text),
+            None => Spec::bundled(),
+        }
+        .map_err(spec_error)?;
         Ok(Self {
             api_key: config.api_key.clone(),
             workspace_id: config.workspace_id.clone(),
@@ -296,17 +294,17 @@ impl AppState {
             chaos: Chaos::new(config.chaos, config.seed),
             counters: Arc::default(),
             workspace: Workspace::new(config.list_size),
-            get_params: OperationParams::load(&spec, GET_OPERATION).map_err(spec_error)?,
-            list_params: OperationParams::load(&spec, LIST_OPERATION).map_err(spec_error)?,
+            routes: Routes::build(&spec).map_err(spec_error)?,
         })
     }
 }
 
+/// Every request goes to [`dispatch`], which routes it by the spec's paths (an
+/// axum route per path could panic on templates that conflict; the route table
+/// reports them when the server starts).
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route(RECORD_ROUTE, any(call_history))
-        .route(LIST_ROUTE, any(list_call_histories))
-        .fallback(unknown_path)
+        .fallback(dispatch)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
 }
@@ -336,146 +334,193 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     response
 }
 
-async fn unknown_path() -> Response {
+fn unknown_path() -> Response {
     envelope::error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
 }
 
-async fn call_history(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
-) -> Response {
+/// Routes a request: 404 for a path the spec does not have, 405 (with `Allow`)
+/// for a method the path does not have, else the operation's handler.
+async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let mut outcome = Outcome::default();
-    let mut response = match id {
-        Ok(Path(id)) => match admit(&state, &method, &headers, &mut outcome).await {
-            Ok(fault) => match state.get_params.check(&[("callHistoryId", &id)], &[]) {
-                Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
-                Ok(()) => match (fault, records::record_json(&id)) {
-                    (Some(fault), record) => {
-                        fault.respond(&id, record.as_deref().unwrap_or_default())
-                    }
-                    (None, Some(record)) => envelope::json_response(StatusCode::OK, record),
-                    (None, None) => envelope::record_not_found(),
-                },
-            },
-            Err(refused) => refused,
+    let (parts, body) = request.into_parts();
+    let mut response = match state.routes.find(parts.uri.path()) {
+        None => unknown_path(),
+        Some((item, raw)) => match item.operation(&parts.method) {
+            None => item.method_not_allowed(),
+            Some(served) => handle(&state, served, parts, body, raw, &mut outcome).await,
         },
-        Err(_) => envelope::error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "The call-history id is not valid UTF-8 once percent-decoded.",
-        ),
     };
     response.extensions_mut().insert(outcome);
     response
 }
 
-async fn list_call_histories(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+async fn handle(
+    state: &AppState,
+    served: &Served,
+    parts: Parts,
+    body: Body,
+    raw: Vec<(String, String)>,
+    outcome: &mut Outcome,
 ) -> Response {
-    let mut outcome = Outcome::default();
-    let mut response = match admit(&state, &method, &headers, &mut outcome).await {
-        Err(refused) => refused,
-        Ok(fault) => match query.map_err(|e| e.body_text()).and_then(|Query(q)| {
-            state.list_params.check(&[], &q)?;
-            state.workspace.page(&q)
-        }) {
-            Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
-            Ok(page) => match fault {
-                Some(fault) => fault.respond("list", &page),
-                None => envelope::json_response(StatusCode::OK, page),
-            },
-        },
+    let plain = ErrorBodies::default();
+    let errors = match &served.kind {
+        Kind::Generic(generic) => &generic.errors,
+        _ => &plain,
     };
-    response.extensions_mut().insert(outcome);
-    response
+    let mut path = Vec::with_capacity(raw.len());
+    for (name, value) in raw {
+        match percent_decode_str(&value).decode_utf8() {
+            Ok(value) => path.push((name, value.into_owned())),
+            Err(_) => {
+                let message = match served.kind {
+                    Kind::GetCallHistory(_) => {
+                        "The call-history id is not valid UTF-8 once percent-decoded.".to_owned()
+                    }
+                    _ => format!(
+                        "The path parameter {name} is not valid UTF-8 once percent-decoded."
+                    ),
+                };
+                return errors.refuse(Refusal::bad_request(message));
+            }
+        }
+    }
+    let query = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|Query(q)| q);
+    let fault = match admit(
+        state,
+        served,
+        &parts.headers,
+        query.as_deref().unwrap_or_default(),
+        outcome,
+    )
+    .await
+    {
+        Ok(fault) => fault,
+        Err(refusal) => return errors.refuse(refusal),
+    };
+    match &served.kind {
+        Kind::GetCallHistory(id_param) => {
+            let id = path
+                .iter()
+                .find(|(k, _)| k == id_param)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default();
+            call_history(served, id_param, id, fault)
+        }
+        Kind::ListCallHistories => list_call_histories(state, served, query, fault),
+        Kind::Generic(generic) => {
+            generic_operation(served, generic, &path, query, body, fault).await
+        }
+    }
+}
+
+/// `get_call_history`: the record for the id (404 for `missing*` ids).
+fn call_history(served: &Served, id_param: &str, id: &str, fault: Option<Fault>) -> Response {
+    match served.params.check(&[(id_param, id)], &[]) {
+        Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
+        Ok(()) => match (fault, records::record_json(id)) {
+            (Some(fault), record) => fault.respond(id, record.as_deref().unwrap_or_default()),
+            (None, Some(record)) => envelope::json_response(StatusCode::OK, record),
+            (None, None) => envelope::record_not_found(),
+        },
+    }
+}
+
+/// `list_call_histories`: one page of the workspace.
+fn list_call_histories(
+    state: &AppState,
+    served: &Served,
+    query: Result<Vec<(String, String)>, QueryRejection>,
+    fault: Option<Fault>,
+) -> Response {
+    match query.map_err(|e| e.body_text()).and_then(|q| {
+        served.params.check(&[], &q)?;
+        state.workspace.page(&q)
+    }) {
+        Err(problem) => envelope::error(StatusCode::BAD_REQUEST, "bad_request", &problem),
+        Ok(page) => match fault {
+            Some(fault) => fault.respond("list", &page),
+            None => envelope::json_response(StatusCode::OK, page),
+        },
+    }
+}
+
+/// Any other operation, from the spec alone (see `operations.rs`).
+async fn generic_operation(
+    served: &Served,
+    generic: &Generic,
+    path: &[(String, String)],
+    query: Result<Vec<(String, String)>, QueryRejection>,
+    body: Body,
+    fault: Option<Fault>,
+) -> Response {
+    let errors = &generic.errors;
+    let query = match query {
+        Ok(query) => query,
+        Err(rejection) => return errors.refuse(Refusal::bad_request(rejection.body_text())),
+    };
+    let path_refs: Vec<(&str, &str)> = path.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Err(problem) = served.params.check(&path_refs, &query) {
+        return errors.refuse(Refusal::bad_request(problem));
+    }
+    if let Err((status, code, message)) = generic.check_body(body).await {
+        return errors.error(status, code, &message, true);
+    }
+    let text = generic.body_for(path);
+    match fault {
+        Some(Fault::TooManyRequests { retry_after }) => errors.rate_limited(retry_after),
+        Some(Fault::ServerError(status)) => errors.server_error(status),
+        Some(other) => {
+            let label = path.first().map_or("response", |(_, v)| v.as_str());
+            other.respond(label, text.as_deref().unwrap_or_default())
+        }
+        None if generic.is_missing(path) => {
+            errors.error(StatusCode::NOT_FOUND, "not_found", "Not found.", false)
+        }
+        None => match text {
+            Some(text) => envelope::json_response(generic.success(), text),
+            None => operations::empty(generic.success()),
+        },
+    }
 }
 
 /// What every request must pass before it is served, in the real API's order:
-/// method, `x-api-key` (401), `x-workspace-id` (403), the rate limit (429), then
+/// the credentials its `security` asks for (401, 403), the rate limit (429), then
 /// the fault asked for in `x-mock-fault` or drawn by chaos (returned, not applied,
 /// so each operation answers it with its own body).
 async fn admit(
     state: &AppState,
-    method: &Method,
+    served: &Served,
     headers: &HeaderMap,
+    query: &[(String, String)],
     outcome: &mut Outcome,
-) -> Result<Option<faults::Fault>, Response> {
-    if method != Method::GET {
-        let mut response = envelope::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "Only GET is allowed here.",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
-        return Err(response);
-    }
-    let key = match credential(headers, "x-api-key", state.api_key.as_deref()) {
-        Credential::Accepted(key) => key,
-        Credential::Missing => {
-            return Err(envelope::error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Missing API key: send the x-api-key header.",
-            ));
-        }
-        Credential::Rejected => {
-            return Err(envelope::error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Missing or invalid API key.",
-            ));
-        }
-    };
-    match credential(headers, "x-workspace-id", state.workspace_id.as_deref()) {
-        Credential::Accepted(_) => {}
-        Credential::Missing => {
-            return Err(envelope::error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Missing workspace: send the x-workspace-id header.",
-            ));
-        }
-        Credential::Rejected => {
-            return Err(envelope::error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "The API key has no access to this workspace.",
-            ));
-        }
-    }
+) -> Result<Option<Fault>, Refusal> {
+    operations::authenticate(
+        &served.security,
+        headers,
+        query,
+        state.api_key.as_deref(),
+        state.workspace_id.as_deref(),
+    )?;
     if let Some(limit) = &state.limit
-        && let Err(wait) = limit.check(key)
+        && let Err(wait) = limit.check(operations::rate_key(headers))
     {
         outcome.rate_limited = true;
         // Whole seconds, rounded up, and at least one.
         let retry_after = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-        return Err(envelope::rate_limited(retry_after));
+        return Err(Refusal::RateLimited(retry_after));
     }
     let plan = match headers.get(FAULT_HEADER).map(HeaderValue::to_str) {
         None => faults::FaultPlan::default(),
         Some(Ok(value)) => match faults::parse(value) {
             Ok(plan) => plan,
             Err(problem) => {
-                return Err(envelope::error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    &format!("{FAULT_HEADER}: {problem}"),
-                ));
+                return Err(Refusal::bad_request(format!("{FAULT_HEADER}: {problem}")));
             }
         },
         Some(Err(_)) => {
-            return Err(envelope::error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &format!("{FAULT_HEADER} is not visible ASCII"),
-            ));
+            return Err(Refusal::bad_request(format!(
+                "{FAULT_HEADER} is not visible ASCII"
+            )));
         }
     };
     // Every request that gets this far draws, so the sequence stays reproducible
@@ -500,30 +545,4 @@ async fn admit(
         outcome.fault = Some(labels.join(","));
     }
     Ok(fault)
-}
-
-/// A credential header checked against its expected value.
-enum Credential<'a> {
-    Accepted(&'a str),
-    /// Absent, empty or blank.
-    Missing,
-    /// Not the expected value, or not visible ASCII.
-    Rejected,
-}
-
-fn credential<'a>(headers: &'a HeaderMap, name: &str, expected: Option<&str>) -> Credential<'a> {
-    let Some(value) = headers.get(name) else {
-        return Credential::Missing;
-    };
-    let Ok(value) = value.to_str() else {
-        return Credential::Rejected;
-    };
-    let value = value.trim();
-    if value.is_empty() {
-        Credential::Missing
-    } else if expected.is_some_and(|expected| expected != value) {
-        Credential::Rejected
-    } else {
-        Credential::Accepted(value)
-    }
 }

@@ -1,5 +1,6 @@
 //! `spec/trillet.yaml` as data, for everything that checks against it at run time:
-//! the lint, the mock server and the test suite read the spec through this crate.
+//! the lint, the mock server, the CLI and the test suite read the spec through this
+//! crate. Parameter values given as text are typed and checked in [`params`].
 //!
 //! OpenAPI 3.0 schemas are almost JSON Schema; [`to_json_schema`] converts the rest
 //! (`nullable`, OpenAPI-only keywords) so the `jsonschema` crate can validate
@@ -21,11 +22,20 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod drift;
+#[cfg(feature = "validate")]
+pub mod instance;
 pub mod operation;
+#[cfg(feature = "validate")]
+pub mod params;
 pub mod resolve;
 
 pub use operation::{Operation, Parameter, Response, SecurityScheme};
-pub use resolve::{Depth, MAX_DEPTH, escape_pointer, resolve, unescape_pointer};
+#[cfg(feature = "validate")]
+pub use params::{ParameterCheck, ParameterProblem, ProblemKind, TypedParameter, ValueKind};
+pub use resolve::{
+    Depth, MAX_DEPTH, escape_pointer, resolve, resolve_named, resolve_reference, subschemas,
+    unescape_pointer,
+};
 
 use serde_json::{Map, Value};
 
@@ -388,6 +398,26 @@ pub fn to_json_schema(schema: &Value) -> Value {
             for (key, value) in map {
                 match key.as_str() {
                     "nullable" | "example" | "discriminator" | "xml" | "externalDocs" => {}
+                    // OpenAPI 3.0's boolean form: `minimum: 5, exclusiveMinimum: true`
+                    // is JSON Schema's `exclusiveMinimum: 5`.
+                    "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => {
+                        let bound = if key == "exclusiveMinimum" {
+                            "minimum"
+                        } else {
+                            "maximum"
+                        };
+                        if value == &Value::Bool(true)
+                            && let Some(limit) = map.get(bound)
+                        {
+                            out.insert(key.clone(), limit.clone());
+                        }
+                    }
+                    "minimum" | "maximum"
+                        if map.get(if key == "minimum" {
+                            "exclusiveMinimum"
+                        } else {
+                            "exclusiveMaximum"
+                        }) == Some(&Value::Bool(true)) => {}
                     _ => {
                         let converted = match resolve::holds(key) {
                             // Maps from names to schemas: convert each value.
@@ -436,6 +466,18 @@ mod tests {
         assert_eq!(
             converted,
             json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
+        );
+    }
+
+    #[test]
+    fn boolean_exclusive_bounds_become_numeric_ones() {
+        assert_eq!(
+            to_json_schema(&json!({"minimum": 5, "exclusiveMinimum": true, "maximum": 9})),
+            json!({"exclusiveMinimum": 5, "maximum": 9})
+        );
+        assert_eq!(
+            to_json_schema(&json!({"maximum": 5, "exclusiveMaximum": false})),
+            json!({"maximum": 5})
         );
     }
 

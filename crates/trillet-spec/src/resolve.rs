@@ -30,16 +30,29 @@ pub fn resolve_named<'a>(
     document: &'a Value,
     node: &'a Value,
 ) -> Result<(Option<&'a str>, &'a Value), SpecError> {
-    let mut current = node;
+    match node.get("$ref") {
+        None => Ok((None, node)),
+        Some(reference) => {
+            let reference = reference
+                .as_str()
+                .ok_or_else(|| SpecError::new("a `$ref` is not a string"))?;
+            let (last, target) = resolve_reference(document, reference)?;
+            Ok((Some(last), target))
+        }
+    }
+}
+
+/// The node the reference text `reference` (`#/components/schemas/X`) names in
+/// `document`, following a chain of references, with the last reference followed.
+pub fn resolve_reference<'a>(
+    document: &'a Value,
+    reference: &'a str,
+) -> Result<(&'a str, &'a Value), SpecError> {
+    let mut reference = reference;
     let mut seen: Vec<&str> = Vec::new();
     loop {
-        let Some(reference) = current.get("$ref") else {
-            return Ok((seen.last().copied(), current));
-        };
-        let reference = reference
-            .as_str()
-            .ok_or_else(|| SpecError::new("a `$ref` is not a string"))?;
         if seen.contains(&reference) {
+            seen.push(reference);
             return Err(SpecError::new(format!(
                 "`$ref: {reference}` is part of a chain of references that loops ({})",
                 seen.join(" → ")
@@ -51,9 +64,17 @@ pub fn resolve_named<'a>(
                 "`$ref: {reference}` is not local (only `#/…` references are supported)"
             ))
         })?;
-        current = document
+        let target = document
             .pointer(pointer)
             .ok_or_else(|| SpecError::new(format!("`$ref: {reference}` does not resolve")))?;
+        match target.get("$ref") {
+            None => return Ok((reference, target)),
+            Some(next) => {
+                reference = next
+                    .as_str()
+                    .ok_or_else(|| SpecError::new("a `$ref` is not a string"))?;
+            }
+        }
     }
 }
 
@@ -80,6 +101,14 @@ impl Depth {
             )));
         }
         Ok(Depth(self.0 + 1))
+    }
+
+    /// `levels` deeper at once, for walkers that count levels themselves.
+    pub fn deeper_by(self, levels: u32, at: &str) -> Result<Depth, SpecError> {
+        match self.0.checked_add(levels) {
+            Some(total) if total <= MAX_DEPTH => Ok(Depth(total)),
+            _ => Depth(MAX_DEPTH).deeper(at),
+        }
     }
 
     /// The levels walked so far.

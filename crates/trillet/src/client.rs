@@ -12,6 +12,7 @@ use trillet_api::types::CallHistory;
 use crate::batch::Batch;
 use crate::config::{ClientBuilder, is_loopback};
 use crate::error::{ConfigError, Error};
+use crate::operation::{OperationRequest, RawResponse};
 use crate::rate_limit::{Limiter, Pause};
 use crate::request::{Hook, Policy, decode_json};
 
@@ -22,6 +23,8 @@ const MAX_ID_LEN: usize = 1024;
 /// pool and this client's transport) and the policy.
 struct Shared {
     base_url: String,
+    /// The generated client's HTTP client, for requests described at run time.
+    http: reqwest::Client,
     api: trillet_api::Client,
     policy: Arc<Policy>,
     concurrency: usize,
@@ -150,12 +153,13 @@ impl Client {
         };
         let api = trillet_api::Client::new_with_client(
             &base_url,
-            http,
+            http.clone(),
             trillet_api::Hooks::new(Arc::new(hook)),
         );
         Ok(Self {
             shared: Arc::new(Shared {
                 base_url,
+                http,
                 api,
                 policy,
                 concurrency: builder.concurrency,
@@ -228,6 +232,37 @@ impl Client {
             .send(true, false, || operation(api))
             .await?;
         Raw::new(reply.value, reply.body)
+    }
+
+    /// Sends a request described at run time ([`OperationRequest`]) with the whole
+    /// policy of the typed calls: client-wide pause and rate limit, retries decided
+    /// by [`Error::is_retryable`] (with the server's waits), timeouts, body limit,
+    /// credentials and tracing. A 2xx returns the status, headers and exact body;
+    /// any other status is the [`Error::Api`] a typed call gives (status, the error
+    /// envelope's code and message when it decodes, the wait asked for).
+    ///
+    /// What cannot be sent (see [`OperationRequest`]) is [`Error::InvalidRequest`]
+    /// before any request, without taking a rate-limit permit.
+    ///
+    /// ```no_run
+    /// use trillet::{Method, OperationRequest};
+    /// # async fn run(client: trillet::Client) -> Result<(), trillet::Error> {
+    /// let request = OperationRequest::new(Method::GET, "/v2/api/call-history")
+    ///     .operation_id("list_call_histories")
+    ///     .query("limit", "5");
+    /// match client.send_request(&request).await {
+    ///     Ok(response) => println!("{}", String::from_utf8_lossy(response.body())),
+    ///     Err(e) if e.status().is_some_and(|s| s.as_u16() == 400) => eprintln!("refused: {e}"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_request(&self, request: &OperationRequest) -> Result<RawResponse, Error> {
+        let prepared = request.prepare(&self.shared.base_url)?;
+        self.shared
+            .policy
+            .send_prepared(&self.shared.http, &prepared)
+            .await
     }
 
     /// Fetches one call-history record.

@@ -24,13 +24,15 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The generated client refused to build the request (a parameter it cannot
-    /// send); no request was sent.
+    /// The request could not be built: the generated client refused a parameter,
+    /// or an [`OperationRequest`](crate::OperationRequest) cannot be sent (a
+    /// placeholder without a value, a dot segment, a header or body that cannot be
+    /// sent); no request was sent.
     #[error("invalid request for {operation}: {reason}")]
     InvalidRequest {
         /// The operation id, as in the spec.
         operation: String,
-        /// What the generated client said.
+        /// What is wrong with it.
         reason: String,
     },
 

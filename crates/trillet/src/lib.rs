@@ -15,7 +15,8 @@
 //! - **Timeouts** for connecting, each attempt and the whole call ([`Timeouts`]).
 //! - **Rate limiting** shared by all clones (60 requests a minute by default).
 //! - **Any operation** of the generated client with the whole policy
-//!   ([`Client::call`]).
+//!   ([`Client::call`]), and any operation at all, described at run time
+//!   ([`OperationRequest`], [`Client::send_request`]), with the same policy.
 //! - **Batches** with bounded concurrency, in input order or as completed.
 //! - **Listing** with typed filters, as a lazy stream of items across pages.
 //!
@@ -53,6 +54,7 @@ mod client;
 mod config;
 mod error;
 mod list;
+mod operation;
 mod rate_limit;
 mod record;
 mod request;
@@ -67,11 +69,15 @@ pub use config::{
 };
 pub use error::{ApiError, ConfigError, Error, RedirectProblem, TimeoutStage, TransportCause};
 pub use list::{ListCallHistories, Page, RawCallHistorySummary};
+pub use operation::{OperationRequest, RawResponse};
 pub use rate_limit::RateLimit;
 pub use record::CallHistoryExt;
 pub use request::redirect_policy;
 pub use retry::{RetryPolicy, is_retryable_status};
 pub use timeouts::Timeouts;
+
+/// HTTP methods and statuses, as [`OperationRequest`] and [`RawResponse`] use them.
+pub use reqwest::{Method, StatusCode};
 
 /// The generated models, re-exported.
 pub use trillet_api::types::{

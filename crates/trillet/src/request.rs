@@ -13,7 +13,15 @@
 //! low-level client of [`Client::api`](crate::Client::api)) is sent once, with the
 //! credentials, a permit and the timeouts, and counted in [`Policy::unmanaged`]; a
 //! test checks that no call of this crate's own is.
+//!
+//! **Requests described at run time** ([`crate::OperationRequest`]) have no generated
+//! code around them: [`Policy::send_prepared`] runs the same loop, and each of its
+//! attempts calls [`dispatch`] (the function the hook calls) inside the same scope,
+//! then stops where the generated code would on a stand-in response. So both kinds
+//! of request share admission, timeouts, classification, waits, credentials, body
+//! capture, error mapping and logs.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +34,7 @@ use tracing::Instrument;
 use trillet_api::transport::{BoxFuture, OperationInfo};
 
 use crate::error::{ApiError, Error, RedirectProblem, TimeoutStage, transport_cause};
+use crate::operation::{Prepared, RawResponse};
 use crate::rate_limit::{Limiter, Pause};
 use crate::retry::{RetryPolicy, server_hint};
 use crate::timeouts::Timeouts;
@@ -194,15 +203,18 @@ impl<'p> Call<'p> {
             .map(RefCell::into_inner)
             .unwrap_or_default();
         let latency_ms = started.elapsed().as_millis() as u64;
-        let (operation, status, bytes) =
-            (seen.operation, seen.status.map(|s| s.as_u16()), seen.bytes);
+        let (operation, status, bytes) = (
+            seen.operation.clone(),
+            seen.status.map(|s| s.as_u16()),
+            seen.bytes,
+        );
         let outcome = match result {
             Ok(result) => seen.outcome(result),
             Err(_elapsed) => Err(self.timed_out(stage)),
         };
         match &outcome {
             Ok(_) => tracing::debug!(
-                operation,
+                operation = &*operation,
                 attempt = self.attempts,
                 status,
                 latency_ms,
@@ -210,7 +222,7 @@ impl<'p> Call<'p> {
                 "attempt finished"
             ),
             Err(error) => tracing::debug!(
-                operation,
+                operation = &*operation,
                 attempt = self.attempts,
                 status,
                 latency_ms,
@@ -289,7 +301,7 @@ pub(crate) struct Seen {
     keep_body: bool,
     /// Which attempt of the call this is.
     attempt: u32,
-    operation: &'static str,
+    operation: Cow<'static, str>,
     status: Option<StatusCode>,
     /// Body bytes received (the declared length on the unread fast path).
     bytes: u64,
@@ -374,7 +386,7 @@ impl Seen {
                 "a status the spec does not document for this operation",
             )),
             Err(Gen::InvalidRequest(reason) | Gen::Custom(reason)) => Err(Error::InvalidRequest {
-                operation: self.operation.to_owned(),
+                operation: self.operation.into_owned(),
                 reason,
             }),
         }
@@ -488,36 +500,15 @@ impl trillet_api::Transport for Hook {
     fn execute<'a>(
         &'a self,
         client: &'a reqwest::Client,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         info: &'a OperationInfo,
     ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
-        let policy = &*self.policy;
-        let headers = request.headers_mut();
-        headers.insert(X_API_KEY, policy.api_key.clone());
-        headers.insert(X_WORKSPACE_ID, policy.workspace_id.clone());
-        Box::pin(async move {
-            let managed = SEEN
-                .try_with(|seen| {
-                    let mut seen = seen.borrow_mut();
-                    seen.operation = info.operation_id;
-                    (seen.keep_body, seen.attempt)
-                })
-                .ok();
-            match managed {
-                Some((keep_body, attempt)) => {
-                    if attempt == 1 {
-                        tracing::Span::current().record("operation", info.operation_id);
-                    }
-                    exchange(policy, client, request, Some(keep_body)).await
-                }
-                None => {
-                    policy.unmanaged.fetch_add(1, Ordering::Relaxed);
-                    policy.limiter.acquire().await;
-                    *request.timeout_mut() = Some(policy.timeouts.attempt);
-                    exchange(policy, client, request, None).await
-                }
-            }
-        })
+        Box::pin(dispatch(
+            &self.policy,
+            client,
+            request,
+            Cow::Borrowed(info.operation_id),
+        ))
     }
 
     fn check(
@@ -533,6 +524,98 @@ impl trillet_api::Transport for Hook {
             Some(Handled(text)) => Err(text.clone()),
             None => Ok(()),
         }
+    }
+}
+
+/// Where every request of a client leaves: the credentials are set here and only
+/// here; inside a managed call (a [`Call`] attempt) the exchange reports to the
+/// loop, outside one (the low-level client) it is sent once and counted.
+async fn dispatch(
+    policy: &Policy,
+    client: &reqwest::Client,
+    mut request: reqwest::Request,
+    operation: Cow<'static, str>,
+) -> reqwest::Result<reqwest::Response> {
+    let headers = request.headers_mut();
+    headers.insert(X_API_KEY, policy.api_key.clone());
+    headers.insert(X_WORKSPACE_ID, policy.workspace_id.clone());
+    let managed = SEEN
+        .try_with(|seen| {
+            let mut seen = seen.borrow_mut();
+            seen.operation = operation.clone();
+            (seen.keep_body, seen.attempt)
+        })
+        .ok();
+    match managed {
+        Some((keep_body, attempt)) => {
+            if attempt == 1 {
+                tracing::Span::current().record("operation", &*operation);
+            }
+            exchange(policy, client, request, Some(keep_body)).await
+        }
+        None => {
+            policy.unmanaged.fetch_add(1, Ordering::Relaxed);
+            policy.limiter.acquire().await;
+            *request.timeout_mut() = Some(policy.timeouts.attempt);
+            exchange(policy, client, request, None).await
+        }
+    }
+}
+
+/// The `api-version` header the generated operations send (the spec's
+/// `info.version` at codegen time); requests described at run time send it too.
+pub(crate) fn api_version() -> &'static str {
+    <trillet_api::Client as trillet_api::ClientInfo<trillet_api::Hooks>>::api_version()
+}
+
+/// What a request described at run time gives back on success: the status and
+/// headers (the body is the reply's). It is never decoded from a body: `Policy::send`
+/// asks its replies to be `Deserialize` only to name the field of a decode error,
+/// which this reply cannot have, so every field is skipped.
+#[derive(Default, serde::Deserialize)]
+pub(crate) struct Head {
+    #[serde(skip)]
+    status: StatusCode,
+    #[serde(skip)]
+    headers: HeaderMap,
+}
+
+impl Policy {
+    /// Sends a request described at run time with the whole policy, as
+    /// [`Policy::send`] sends a generated operation: one attempt is one
+    /// [`dispatch`], and what the hook would report (a fault, an error status)
+    /// is reported the same way.
+    pub(crate) async fn send_prepared(
+        &self,
+        client: &reqwest::Client,
+        prepared: &Prepared,
+    ) -> Result<RawResponse, Error> {
+        let attempt = || async {
+            use trillet_api::Error as Gen;
+            let request = prepared
+                .request(client)
+                .map_err(Gen::<()>::CommunicationError)?;
+            let response = dispatch(self, client, request, prepared.operation.clone())
+                .await
+                .map_err(Gen::CommunicationError)?;
+            // As the generated code's post hook does: a stand-in ends the attempt,
+            // and the loop reads what the exchange noted.
+            if let Some(Handled(text)) = response.extensions().get::<Handled>() {
+                return Err(Gen::Custom(text.clone()));
+            }
+            let head = Head {
+                status: response.status(),
+                headers: response.headers().clone(),
+            };
+            Ok(trillet_api::ResponseValue::new(
+                head,
+                response.status(),
+                HeaderMap::new(),
+            ))
+        };
+        let reply = self.send(true, false, attempt).await?;
+        let Head { status, headers } = reply.value;
+        Ok(RawResponse::new(status, headers, reply.body))
     }
 }
 
@@ -757,6 +840,10 @@ mod tests {
             .call(|api| api.get_call_history().call_history_id("d").send())
             .await
             .unwrap();
+        let described =
+            crate::OperationRequest::new(crate::Method::GET, "/v2/api/call-history/{id}")
+                .path_param("id", "f");
+        client.send_request(&described).await.unwrap();
         assert_eq!(
             client.unmanaged_requests(),
             0,

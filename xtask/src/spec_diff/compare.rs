@@ -25,14 +25,18 @@ use Severity::{Breaking, Info, Warning};
 pub fn compare(base: &OpenAPI, head: &OpenAPI) -> Result<Vec<Finding>, String> {
     let base_schemas = component_schemas(base, "base")?;
     let head_schemas = component_schemas(head, "head")?;
+    let base_raw = serde_json::to_value(base).map_err(|e| format!("base spec: {e}"))?;
+    let head_raw = serde_json::to_value(head).map_err(|e| format!("head spec: {e}"))?;
     let mut cx = Cx {
         base: Side {
             doc: base,
+            raw: &base_raw,
             schemas: &base_schemas,
             name: "base",
         },
         head: Side {
             doc: head,
+            raw: &head_raw,
             schemas: &head_schemas,
             name: "head",
         },
@@ -67,6 +71,9 @@ fn component_schemas(doc: &OpenAPI, side: &str) -> Result<BTreeMap<String, Value
 #[derive(Clone, Copy)]
 pub struct Side<'a> {
     pub doc: &'a OpenAPI,
+    /// The same document as JSON, where `$ref`s are followed (trillet-spec's one
+    /// resolver: chains, loops and dangling references handled alike everywhere).
+    pub raw: &'a Value,
     pub schemas: &'a BTreeMap<String, Value>,
     pub name: &'static str,
 }
@@ -125,34 +132,39 @@ impl<'a> Cx<'a> {
         get: impl Fn(&'a Components, &str) -> Option<&'a ReferenceOr<T>>,
     ) -> Option<(&'a T, String, Option<&'a str>)> {
         let side = self.side(which);
-        let prefix = format!("#/components/{kind}/");
-        let (mut current, mut pointer, mut name) = (item, pointer, None);
-        for _ in 0..16 {
-            match current {
-                ReferenceOr::Item(item) => return Some((item, pointer, name)),
-                ReferenceOr::Reference { reference } => {
-                    let target = reference.strip_prefix(&prefix).and_then(|n| {
-                        let components = side.doc.components.as_ref()?;
-                        Some((n, get(components, n)?))
-                    });
-                    let Some((target_name, target)) = target else {
-                        self.error(format!(
-                            "{} spec: `$ref: {reference}` at {pointer} does not resolve",
-                            side.name
-                        ));
-                        return None;
-                    };
-                    current = target;
-                    pointer = join(&format!("/components/{kind}"), target_name);
-                    name = Some(target_name);
-                }
+        let reference = match item {
+            ReferenceOr::Item(item) => return Some((item, pointer, None)),
+            ReferenceOr::Reference { reference } => reference,
+        };
+        let last = match trillet_spec::resolve_reference(side.raw, reference) {
+            Ok((last, _)) => last,
+            Err(e) => {
+                self.error(format!("{} spec: {e} (at {pointer})", side.name));
+                return None;
             }
-        }
-        self.error(format!(
-            "{} spec: `$ref` chain too long at {pointer}",
-            side.name
-        ));
-        None
+        };
+        // The chain ends at a component of this kind, which the typed document holds.
+        let prefix = format!("#/components/{kind}/");
+        let target = last.strip_prefix(&prefix).and_then(|n| {
+            let components = side.doc.components.as_ref()?;
+            match get(components, n)? {
+                ReferenceOr::Item(item) => Some((n, item)),
+                ReferenceOr::Reference { .. } => None,
+            }
+        });
+        let Some((name, target)) = target else {
+            self.error(format!(
+                "{} spec: `$ref: {reference}` at {pointer} does not resolve to one of \
+                 `components/{kind}`",
+                side.name
+            ));
+            return None;
+        };
+        Some((
+            target,
+            join(&format!("/components/{kind}"), name),
+            Some(name),
+        ))
     }
 
     // ---------------------------------------------------------------- info
@@ -508,7 +520,13 @@ impl<'a> Cx<'a> {
     ) {
         match (b, h) {
             (ParameterSchemaOrContent::Schema(bs), ParameterSchemaOrContent::Schema(hs)) => {
-                let (bv, hv) = (to_value(bs), to_value(hs));
+                let (bv, hv) = match (to_value(bs), to_value(hs)) {
+                    (Ok(bv), Ok(hv)) => (bv, hv),
+                    (Err(e), _) | (_, Err(e)) => {
+                        self.error(format!("a schema at {h_ptr} cannot be read: {e}"));
+                        return;
+                    }
+                };
                 self.schema(
                     &bv,
                     &join(b_ptr, "schema"),
@@ -765,17 +783,24 @@ impl<'a> Cx<'a> {
                 m.schema
                     .as_ref()
                     .map(to_value)
-                    .unwrap_or_else(|| Value::Object(Default::default()))
+                    .unwrap_or_else(|| Ok(Value::Object(Default::default())))
             };
             let subject = match dir {
                 Dir::Request => "request-body",
                 Dir::Response => "response-body",
             };
             let walk = Walk::new(dir, subject, "body", context);
+            let (b_schema, h_schema) = match (schema(bm), schema(hm)) {
+                (Ok(b), Ok(h)) => (b, h),
+                (Err(e), _) | (_, Err(e)) => {
+                    self.error(format!("a schema at {hp} cannot be read: {e}"));
+                    continue;
+                }
+            };
             self.schema(
-                &schema(bm),
+                &b_schema,
                 &join(&bp, "schema"),
-                &schema(hm),
+                &h_schema,
                 &join(&hp, "schema"),
                 &walk,
             );
@@ -1134,6 +1159,6 @@ fn example_pointer(pointer: &str, single_changed: bool) -> String {
 }
 
 /// A schema (or a `$ref` to one) in its JSON form.
-fn to_value(schema: &ReferenceOr<openapiv3::Schema>) -> Value {
-    serde_json::to_value(schema).unwrap_or(Value::Null)
+fn to_value(schema: &ReferenceOr<openapiv3::Schema>) -> Result<Value, serde_json::Error> {
+    serde_json::to_value(schema)
 }

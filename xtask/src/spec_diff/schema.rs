@@ -171,7 +171,8 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Follows `$ref: '#/components/schemas/<name>'` chains.
+    /// Follows `$ref` chains (trillet-spec's one resolver) to the schema, its
+    /// pointer and the last component name followed.
     fn resolve_schema<'v>(
         &mut self,
         which: Which,
@@ -182,30 +183,20 @@ impl<'a> Cx<'a> {
         'a: 'v,
     {
         let side = self.side(which);
-        let (mut value, mut pointer, mut name) = (value, pointer.to_string(), None);
-        for _ in 0..16 {
-            let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
-                return Some((name, value, pointer));
-            };
-            let target = reference
-                .strip_prefix("#/components/schemas/")
-                .and_then(|n| Some((n, side.schemas.get(n)?)));
-            let Some((target_name, target)) = target else {
-                self.error(format!(
-                    "{} spec: `$ref: {reference}` at {pointer} does not resolve",
-                    side.name
-                ));
-                return None;
-            };
-            value = target;
-            pointer = join("/components/schemas", target_name);
-            name = Some(target_name.to_string());
+        let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+            return Some((None, value, pointer.to_string()));
+        };
+        match trillet_spec::resolve_reference(side.raw, reference) {
+            Ok((last, target)) => Some((
+                trillet_spec::resolve::component_name(last),
+                target,
+                last.trim_start_matches('#').to_string(),
+            )),
+            Err(e) => {
+                self.error(format!("{} spec: {e} (at {pointer})", side.name));
+                None
+            }
         }
-        self.error(format!(
-            "{} spec: `$ref` chain too long at {pointer}",
-            side.name
-        ));
-        None
     }
 
     fn node(&mut self, b: &Value, bp: &str, h: &Value, hp: &str, w: &Walk) {

@@ -312,13 +312,16 @@ fn the_suggestion_describes_what_was_seen_and_only_adds() {
     assert!(left.is_empty(), "{}", render::text(&after));
     assert!(after.suggestion().ops.is_empty());
     // The patched spec still validates what it validated.
-    let validator = patched.validator("CallHistory").unwrap();
-    for record in &records {
-        assert!(
-            validator.is_valid(record),
-            "{:?}",
-            validator.problems(record)
-        );
+    #[cfg(feature = "validate")]
+    {
+        let validator = patched.validator("CallHistory").unwrap();
+        for record in &records {
+            assert!(
+                validator.is_valid(record),
+                "{:?}",
+                validator.problems(record)
+            );
+        }
     }
     assert_eq!(suggestion.to_json_patch()[0]["op"], "add");
 }

@@ -1,0 +1,330 @@
+//! `trillet api`, the real binary: the operation list and per-operation help from
+//! the embedded spec, calls against the mock compared with the exact bytes the mock
+//! sends, and parameter problems refused before any request (a loopback server
+//! counts what arrives).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+fn trillet() -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("trillet");
+    for var in common::CALLER_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// A loopback server that counts connections and answers each with `[]`.
+fn counting_server() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            seen.fetch_add(1, Ordering::SeqCst);
+            common::read_head(&mut stream);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
+            );
+        }
+    });
+    (url, count)
+}
+
+fn against(url: &str) -> assert_cmd::Command {
+    let mut cmd = trillet();
+    cmd.env("TRILLET_API_KEY", "k")
+        .env("TRILLET_WORKSPACE_ID", "w")
+        .env("TRILLET_BASE_URL", url)
+        .args(["--rate-limit", "0", "--max-retries", "0"]);
+    cmd
+}
+
+/// The body the mock sends for `path_and_query`, read with a plain HTTP/1.1
+/// request from a mock started here, with the mock's defaults.
+fn mock_body(path_and_query: &str) -> Vec<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let server = runtime
+        .block_on(trillet_mock::MockServer::start(
+            trillet_mock::MockConfig::default(),
+        ))
+        .expect("the mock starts");
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).expect("connects");
+    write!(
+        stream,
+        "GET {path_and_query} HTTP/1.1\r\nhost: {address}\r\nx-api-key: {}\r\nx-workspace-id: {}\r\naccept: application/json\r\nconnection: close\r\n\r\n",
+        trillet_mock::MOCK_API_KEY,
+        trillet_mock::MOCK_WORKSPACE_ID
+    )
+    .expect("writes");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("reads");
+    drop(server);
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .expect("the mock sends a content-length")
+        .trim()
+        .parse()
+        .expect("a length");
+    let body = response[split + 4..].to_vec();
+    assert_eq!(body.len(), length);
+    body
+}
+
+#[test]
+fn list_prints_every_operation_of_the_spec_aligned() {
+    let output = trillet().args(["api", "--list"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    let spec = trillet_spec::Spec::bundled().unwrap();
+    let operations = spec.operations().unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), operations.len(), "{stdout}");
+    // Columns line up: each column starts at the same place on every line.
+    let method_at = lines[0].find(&operations[0].method).unwrap();
+    let path_at = lines[0].find(&operations[0].path).unwrap();
+    for (line, operation) in lines.iter().zip(&operations) {
+        assert!(line.starts_with(&format!("{} ", operation.id)), "{line}");
+        assert_eq!(line.find(&operation.method), Some(method_at), "{stdout}");
+        assert_eq!(line.find(&operation.path), Some(path_at), "{stdout}");
+        assert!(
+            line.ends_with(operation.summary.as_deref().unwrap()),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn get_call_history_against_the_mock_prints_the_exact_body() {
+    let expected = mock_body("/v2/api/call-history/1234567890abcdef");
+    let output = trillet()
+        .args(["--mock", "api", "get_call_history"])
+        .args(["-p", "callHistoryId=1234567890abcdef"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(output.stdout, expected);
+    assert_eq!(stderr_of(&output), "");
+    // The same record through the typed command: the same JSON value.
+    let typed = trillet()
+        .args(["--mock", "call-history", "get", "1234567890abcdef"])
+        .output()
+        .unwrap();
+    let a: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&typed.stdout).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn list_call_histories_against_the_mock_prints_the_exact_body_or_one_line_per_item() {
+    let expected = mock_body("/v2/api/call-history?limit=3&callType=web");
+    let output = trillet()
+        .args(["--mock", "--rate-limit", "0", "api", "list_call_histories"])
+        .args(["-p", "limit=3", "-p", "callType=web"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(output.stdout, expected);
+
+    let lines = trillet()
+        .args(["--mock", "--rate-limit", "0", "api", "list_call_histories"])
+        .args(["-p", "limit=3", "-p", "callType=web", "--output", "jsonl"])
+        .output()
+        .unwrap();
+    assert!(lines.status.success(), "{}", stderr_of(&lines));
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&expected).unwrap();
+    assert_eq!(items.len(), 3);
+    let stdout = stdout_of(&lines);
+    let printed: Vec<&str> = stdout.lines().collect();
+    assert_eq!(printed.len(), 3, "{stdout}");
+    for (line, item) in printed.iter().zip(&items) {
+        assert_eq!(
+            &serde_json::from_str::<serde_json::Value>(line).unwrap(),
+            item
+        );
+    }
+    // Lossless: the lines hold the body's own text, item for item, minus whitespace.
+    let body = String::from_utf8(expected).unwrap();
+    let compact: String = body.split_whitespace().collect();
+    assert_eq!(
+        format!("[{}]", printed.join(",")).replace(' ', ""),
+        compact.replace(' ', "")
+    );
+}
+
+#[test]
+fn bad_parameters_exit_2_naming_them_and_nothing_is_sent() {
+    let (url, count) = counting_server();
+    for (args, needles) in [
+        (
+            vec!["get_call_history"],
+            vec!["get_call_history", "callHistoryId is required"],
+        ),
+        (
+            vec!["get_call_history", "-p", "callHistoryId="],
+            vec!["get_call_history", "callHistoryId:"],
+        ),
+        (
+            vec!["list_call_histories", "-p", "limit=0"],
+            vec!["list_call_histories", "limit:"],
+        ),
+        (
+            vec!["list_call_histories", "-p", "page=two"],
+            vec!["list_call_histories", "page:"],
+        ),
+        (
+            vec!["list_call_histories", "-p", "callType=pstn"],
+            vec!["callType:", "sip"],
+        ),
+        (
+            vec!["list_call_histories", "-p", "dateRange={\"since\":1}"],
+            vec!["dateRange:"],
+        ),
+        (
+            vec!["list_call_histories", "-p", "colour=red"],
+            vec!["list_call_histories", "colour is not a parameter"],
+        ),
+        (
+            vec!["list_call_histories", "-p", "limit=1", "-p", "limit=2"],
+            vec!["limit is given more than once"],
+        ),
+        (
+            vec!["list_call_histories", "-p", "limit"],
+            vec!["-p limit is not NAME=VALUE"],
+        ),
+        (vec!["list_call_histories", "--body", "{}"], vec!["--body"]),
+    ] {
+        let output = against(&url).arg("api").args(&args).output().unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "{args:?}: {needle:?} not in {stderr}"
+            );
+        }
+        assert_eq!(stdout_of(&output), "", "{args:?}");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "a request was sent");
+    // The server does count: a valid call reaches it.
+    let output = against(&url)
+        .args(["api", "list_call_histories", "-p", "limit=1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "[]");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn an_unknown_operation_is_a_usage_error_listing_the_valid_ones() {
+    let (url, count) = counting_server();
+    let output = against(&url)
+        .args(["api", "delete_everything", "-p", "x=1"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown operation `delete_everything`"),
+        "{stderr}"
+    );
+    for id in ["get_call_history", "list_call_histories"] {
+        assert!(stderr.contains(id), "{stderr}");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn help_of_an_operation_shows_its_parameters_from_the_spec() {
+    let output = trillet()
+        .args(["api", "list_call_histories", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let help = stdout_of(&output);
+    let spec = trillet_spec::Spec::bundled().unwrap();
+    let operation = spec.operation("list_call_histories").unwrap();
+    assert!(
+        help.contains(operation.summary.as_deref().unwrap()),
+        "{help}"
+    );
+    assert!(help.contains("GET /v2/api/call-history"), "{help}");
+    assert!(!operation.parameters.is_empty());
+    for parameter in &operation.parameters {
+        assert!(
+            help.contains(&format!("  {}  (query, ", parameter.name)),
+            "{} missing from {help}",
+            parameter.name
+        );
+    }
+    assert!(
+        help.contains("limit  (query, integer, optional, default 10)"),
+        "{help}"
+    );
+    assert!(help.contains("one of: sip, web"), "{help}");
+    assert!(help.contains("values: completed, failed"), "{help}");
+    assert!(help.contains("The number of records per page."), "{help}");
+
+    let get = trillet()
+        .args(["api", "get_call_history", "-h"])
+        .output()
+        .unwrap();
+    let help = stdout_of(&get);
+    assert!(
+        help.contains("callHistoryId  (path, string, required)"),
+        "{help}"
+    );
+    // The api command itself lists the operations with their summaries.
+    let api = trillet().args(["api", "--help"]).output().unwrap();
+    let help = stdout_of(&api);
+    assert!(
+        help.contains("get_call_history") && help.contains("Get one call-history record"),
+        "{help}"
+    );
+}
+
+#[test]
+fn an_api_error_exits_1_with_the_status_and_the_operation() {
+    let output = trillet()
+        .args(["--mock", "api", "get_call_history"])
+        .args(["-p", "callHistoryId=missing-1"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("get_call_history") && stderr.contains("404"),
+        "{stderr}"
+    );
+    assert_eq!(stdout_of(&output), "");
+}
