@@ -53,10 +53,9 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     .stream()
     .await?;
     let context = Context::new(global).await?;
-    let drift_spec = args.drift.then(trillet_spec::Spec::bundled).transpose()?;
-    let mut drift = drift_spec
-        .as_ref()
-        .map(|spec| OnTheFly::new(spec, "CallHistory"))
+    let mut drift = args
+        .drift
+        .then(|| OnTheFly::new(trillet_spec::Spec::bundled()?, "CallHistory"))
         .transpose()?;
 
     let started = Instant::now();
@@ -92,7 +91,7 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     .await?;
     progress.finish_and_clear();
     let _ = writer.finish();
-    if let Some(drift) = &drift {
+    if let Some(drift) = drift {
         drift.finish();
     }
     if !global.quiet && (!single || ended.signal.is_some()) {
@@ -180,10 +179,9 @@ fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, HashSet<Stri
 /// `trillet call-history list`: streams items as pages arrive.
 pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
     let context = Context::new(global).await?;
-    let drift_spec = args.drift.then(trillet_spec::Spec::bundled).transpose()?;
-    let mut drift = drift_spec
-        .as_ref()
-        .map(|spec| OnTheFly::new(spec, "CallHistorySummary"))
+    let mut drift = args
+        .drift
+        .then(|| OnTheFly::new(trillet_spec::Spec::bundled()?, "CallHistorySummary"))
         .transpose()?;
     let started = Instant::now();
     let mut request = context
@@ -259,7 +257,7 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
             .write_all(writer.buffer())
             .and_then(|()| stdout.flush());
     }
-    if let Some(drift) = &drift {
+    if let Some(drift) = drift {
         drift.finish();
     }
     if let Some(e) = &failure {

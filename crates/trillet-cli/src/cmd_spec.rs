@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use trillet_spec::Spec;
-use trillet_spec::drift::{DriftAnalyzer, DriftReport, render};
+use trillet_spec::drift::{BackgroundAnalyzer, DriftAnalyzer, DriftReport, render};
 
 use crate::term::{self, eprint_line};
 use crate::{Fatal, exit};
@@ -164,32 +164,42 @@ fn status(report: &DriftReport) -> u8 {
     }
 }
 
-/// `--drift` on `call-history get` and `list`: each record is fed to the analyzer
-/// as it is written (from the text already in hand, no second pass over the
-/// output), and the summary goes to standard error after the batch.
-pub struct OnTheFly<'s> {
-    analyzer: DriftAnalyzer<'s>,
+/// `--drift` on `call-history get` and `list`: each record's text, already in hand,
+/// is handed to an analyzer on its own thread as it is written (no second pass over
+/// the output, and the analysis is not on the output's path); the summary goes to
+/// standard error after the batch.
+pub struct OnTheFly {
+    analyzer: BackgroundAnalyzer,
 }
 
-impl<'s> OnTheFly<'s> {
+impl OnTheFly {
     /// An analyzer of records of `schema` against `spec`.
-    pub fn new(spec: &'s Spec, schema: &str) -> Result<Self, Fatal> {
+    pub fn new(spec: Spec, schema: &str) -> Result<Self, Fatal> {
         Ok(Self {
-            analyzer: DriftAnalyzer::with_schema(spec, schema)?,
+            analyzer: BackgroundAnalyzer::start(spec, Some(schema))?,
         })
     }
 
     /// One record's JSON text, as the server sent it.
     pub fn observe(&mut self, json: &str) {
-        if self.analyzer.observe_json(json).is_err() {
-            eprint_line("warning: --drift: a record is not JSON; not analysed");
-        }
+        self.analyzer.observe_json(json);
     }
 
     /// The report, one escaped line at a time, on standard error.
-    pub fn finish(&self) {
-        for line in render::text(&self.analyzer.report()).lines() {
-            eprint_line(&format!("trillet: {line}"));
+    pub fn finish(self) {
+        match self.analyzer.finish() {
+            Ok(finished) => {
+                if finished.not_json > 0 {
+                    eprint_line(&format!(
+                        "warning: --drift: {} records were not JSON; not analysed",
+                        finished.not_json
+                    ));
+                }
+                for line in render::text(&finished.report).lines() {
+                    eprint_line(&format!("trillet: {line}"));
+                }
+            }
+            Err(e) => eprint_line(&format!("warning: --drift: {e}")),
         }
     }
 }

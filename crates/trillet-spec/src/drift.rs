@@ -1377,3 +1377,99 @@ fn inferred_schema(types: &[String], description: String) -> Value {
 
 #[cfg(test)]
 mod tests;
+
+/// A [`DriftAnalyzer`] on a thread of its own, for drift on the fly: the code that
+/// writes records hands each one's text over ([`observe_json`](Self::observe_json)
+/// copies it into a bounded queue) and goes on, so the analysis is not on its path;
+/// [`finish`](Self::finish) waits for the queue to drain and gives the report.
+/// The queue holds at most [`BackgroundAnalyzer::QUEUE`] records: if the analysis
+/// falls that far behind, `observe_json` waits, so memory stays flat.
+///
+/// ```
+/// let spec = trillet_spec::Spec::bundled()?;
+/// let drift = trillet_spec::drift::BackgroundAnalyzer::start(spec, Some("CallHistory"))?;
+/// drift.observe_json(r#"{"_id": "1", "transcript": []}"#);
+/// let finished = drift.finish()?;
+/// assert_eq!(finished.report.records, 1);
+/// assert!(finished.report.drifted());
+/// assert_eq!(finished.not_json, 0);
+/// # Ok::<(), trillet_spec::SpecError>(())
+/// ```
+#[derive(Debug)]
+pub struct BackgroundAnalyzer {
+    queue: Option<std::sync::mpsc::SyncSender<String>>,
+    worker: Option<std::thread::JoinHandle<Finished>>,
+}
+
+/// What a [`BackgroundAnalyzer`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Finished {
+    /// The report over every record handed over.
+    pub report: DriftReport,
+    /// How many texts handed over were not JSON (not analysed).
+    pub not_json: u64,
+}
+
+impl BackgroundAnalyzer {
+    /// How many records may wait for the analysis.
+    pub const QUEUE: usize = 1024;
+
+    /// Starts the analysis of records of `components/schemas/<schema>` (or, with
+    /// `None`, of the schema each record's shape picks) on its own thread.
+    pub fn start(spec: Spec, schema: Option<&str>) -> Result<Self, SpecError> {
+        // Checked here, so a bad name is an error now rather than an empty report.
+        match schema {
+            Some(name) => drop(DriftAnalyzer::with_schema(&spec, name)?),
+            None => drop(DriftAnalyzer::new(&spec)?),
+        }
+        let schema = schema.map(str::to_owned);
+        let (queue, texts) = std::sync::mpsc::sync_channel::<String>(Self::QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("trillet-drift".into())
+            .spawn(move || {
+                let analyzer = match &schema {
+                    Some(name) => DriftAnalyzer::with_schema(&spec, name),
+                    None => DriftAnalyzer::new(&spec),
+                };
+                let mut not_json = 0;
+                let Ok(mut analyzer) = analyzer else {
+                    unreachable!("checked before the thread started")
+                };
+                for text in texts {
+                    if analyzer.observe_json(&text).is_err() {
+                        not_json += 1;
+                    }
+                }
+                Finished {
+                    report: analyzer.report(),
+                    not_json,
+                }
+            })
+            .map_err(|e| SpecError::new(format!("cannot start the drift analysis: {e}")))?;
+        Ok(Self {
+            queue: Some(queue),
+            worker: Some(worker),
+        })
+    }
+
+    /// Hands one record's JSON text (or a raw list body) to the analysis.
+    pub fn observe_json(&self, text: &str) {
+        if let Some(queue) = &self.queue {
+            // A send fails only if the worker is gone (it panicked): `finish` says so.
+            let _ = queue.send(text.to_owned());
+        }
+    }
+
+    /// Waits for every record handed over to be analysed, then gives the report.
+    pub fn finish(mut self) -> Result<Finished, SpecError> {
+        self.queue = None; // the worker's loop ends when the queue is closed
+        let worker = self
+            .worker
+            .take()
+            .ok_or_else(|| SpecError::new("the drift analysis was already finished"))?;
+        worker
+            .join()
+            .map_err(|_| SpecError::new("the drift analysis failed (its thread panicked)"))
+    }
+}
