@@ -130,17 +130,7 @@ impl Shape {
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+use trillet_spec::drift::json_type;
 
 /// The shape of `anyOf` the given shapes.
 fn union(shapes: Vec<Shape>) -> Shape {

@@ -60,9 +60,6 @@ pub(crate) const LIST_OPERATION: &str = "list_call_histories";
 /// The largest request body read, in bytes.
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
-/// The longest problem description sent back.
-const MAX_MESSAGE: usize = 300;
-
 /// Every path of the spec, matched the way axum matches routes.
 pub(crate) struct Routes {
     router: matchit::Router<usize>,
@@ -682,17 +679,7 @@ pub(crate) fn rate_key(headers: &HeaderMap) -> &str {
         .unwrap_or_default()
 }
 
-/// `message`, cut to [`MAX_MESSAGE`] bytes on a character boundary.
-pub(crate) fn short(message: &str) -> String {
-    if message.len() <= MAX_MESSAGE {
-        return message.to_owned();
-    }
-    let mut end = MAX_MESSAGE;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &message[..end])
-}
+pub(crate) use trillet_spec::params::short;
 
 /// An empty response with `status`.
 pub(crate) fn empty(status: StatusCode) -> Response {
@@ -727,6 +714,10 @@ mod tests {
     fn a_long_message_is_cut_on_a_character_boundary() {
         let long = "é".repeat(1000);
         let cut = short(&long);
-        assert!(cut.len() <= MAX_MESSAGE + 3, "{}", cut.len());
+        assert!(
+            cut.len() <= trillet_spec::params::MAX_MESSAGE + 3,
+            "{}",
+            cut.len()
+        );
     }
 }

@@ -329,8 +329,9 @@ impl Checker {
     }
 }
 
-/// `message`, cut to [`MAX_MESSAGE`] bytes on a character boundary.
-fn short(message: &str) -> String {
+/// `message`, cut to [`MAX_MESSAGE`] bytes on a character boundary (problem
+/// messages quote the value, which can be large).
+pub fn short(message: &str) -> String {
     if message.len() <= MAX_MESSAGE {
         return message.to_owned();
     }
