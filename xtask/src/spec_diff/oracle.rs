@@ -97,11 +97,21 @@ impl Scratch {
             &root.join("trillet-api/Cargo.toml"),
             &(kept.join("\n") + "\n"),
         )?;
-        for file in ["lib.rs", "open_enum.rs", "transport.rs"] {
-            write(
-                &root.join("trillet-api/src").join(file),
-                &read(&api.join("src").join(file))?,
-            )?;
+        // Every hand-written module beside the generated code (generated.rs is
+        // swapped in per side), read from the directory so none is forgotten.
+        let sources = std::fs::read_dir(api.join("src"))
+            .map_err(|e| format!("{}: {e}", api.join("src").display()))?;
+        for entry in sources {
+            let name = entry
+                .map_err(|e| format!("{}: {e}", api.join("src").display()))?
+                .file_name();
+            let Some(file) = name.to_str() else { continue };
+            if file.ends_with(".rs") && file != "generated.rs" {
+                write(
+                    &root.join("trillet-api/src").join(file),
+                    &read(&api.join("src").join(file))?,
+                )?;
+            }
         }
         write(
             &root.join("fixture/Cargo.toml"),
