@@ -10,15 +10,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use assert_cmd::cargo::cargo_bin_cmd;
-
 fn trillet() -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("trillet");
-    for var in common::CALLER_ENV {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
+    assert_cmd::Command::from_std(common::trillet())
 }
 
 fn stdout_of(output: &std::process::Output) -> String {
@@ -49,12 +42,7 @@ fn counting_server() -> (String, Arc<AtomicUsize>) {
 }
 
 fn against(url: &str) -> assert_cmd::Command {
-    let mut cmd = trillet();
-    cmd.env("TRILLET_API_KEY", "k")
-        .env("TRILLET_WORKSPACE_ID", "w")
-        .env("TRILLET_BASE_URL", url)
-        .args(["--rate-limit", "0", "--max-retries", "0"]);
-    cmd
+    assert_cmd::Command::from_std(common::against(url))
 }
 
 /// The body the mock sends for `path_and_query`, read with a plain HTTP/1.1

@@ -6,16 +6,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use assert_cmd::cargo::cargo_bin_cmd;
-
 fn trillet() -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("trillet");
     // Nothing from the caller's environment leaks into a test.
-    for var in common::CALLER_ENV {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
+    assert_cmd::Command::from_std(common::trillet())
 }
 
 /// `trillet --mock --rate-limit 0 call-history …`: the built-in mock, unthrottled.

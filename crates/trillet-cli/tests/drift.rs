@@ -9,18 +9,11 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::{Value, json};
 
-fn trillet() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trillet"));
-    for var in common::CALLER_ENV {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+use common::trillet;
 
 fn examples() -> PathBuf {
     trillet_spec::spec_dir().join("examples")

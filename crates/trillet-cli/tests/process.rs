@@ -9,14 +9,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn trillet() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trillet"));
-    for var in common::CALLER_ENV {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+use common::{against, trillet};
 
 /// A loopback server answering every request with `status` and `body`.
 fn serve_once_per_request(status: u16, body: &'static str) -> String {
@@ -34,15 +27,6 @@ fn serve_once_per_request(status: u16, body: &'static str) -> String {
         }
     });
     url
-}
-
-fn against(url: &str) -> Command {
-    let mut cmd = trillet();
-    cmd.env("TRILLET_API_KEY", "k")
-        .env("TRILLET_WORKSPACE_ID", "w")
-        .env("TRILLET_BASE_URL", url)
-        .args(["--rate-limit", "0", "--max-retries", "0"]);
-    cmd
 }
 
 #[test]
