@@ -28,8 +28,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "started:   {}",
         call.started_at().map_or("-".into(), |t| t.to_rfc3339())
     );
-    println!("duration:  {:?}", call.duration());
-    println!("charge:    {:?}", call.customer_charge());
+    println!(
+        "duration:  {}",
+        call.duration()
+            .map_or("-".into(), |d| format!("{:.1} s", d.as_secs_f64()))
+    );
+    println!(
+        "charge:    {}",
+        call.customer_charge().map_or("-".into(), |c| c.to_string())
+    );
     println!("summary:   {}", call.summary.as_deref().unwrap_or("-"));
     Ok(())
 }

@@ -51,9 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some((id, result)) = fetched.next().await {
         match result {
             Ok(call) => println!(
-                "{id}: {} {:?} s, {}",
+                "{id}: {} {}, {}",
                 call.status.as_ref().map_or("-".into(), |s| s.to_string()),
-                call.duration(),
+                call.duration()
+                    .map_or("-".into(), |d| format!("{:.1} s", d.as_secs_f64())),
                 call.summary.as_deref().unwrap_or("-")
             ),
             Err(e) => eprintln!("{id}: {e}"),

@@ -41,6 +41,9 @@ pub struct ClientBuilder {
     pub(crate) api_key: Option<SecretString>,
     pub(crate) workspace_id: Option<String>,
     pub(crate) base_url: String,
+    /// Whether [`base_url`](Self::base_url) came from `TRILLET_BASE_URL`, so that an
+    /// error names the place the user has to fix.
+    pub(crate) base_url_from_env: bool,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) rate_limit: RateLimit,
@@ -57,6 +60,7 @@ impl Default for ClientBuilder {
             api_key: None,
             workspace_id: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url_from_env: false,
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             rate_limit: RateLimit::default(),
@@ -104,6 +108,7 @@ impl ClientBuilder {
         let mut builder = Self::default().api_key(api_key).workspace_id(workspace_id);
         if let Some(base_url) = read(ENV_BASE_URL) {
             builder = builder.base_url(base_url);
+            builder.base_url_from_env = true;
         }
         Ok(builder)
     }
@@ -124,6 +129,7 @@ impl ClientBuilder {
     /// loopback hosts such as a local mock.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
+        self.base_url_from_env = false;
         self
     }
 
@@ -189,10 +195,22 @@ impl ClientBuilder {
     /// The checked base URL, without a trailing slash.
     pub(crate) fn checked_base_url(&self) -> Result<String, ConfigError> {
         let invalid = |reason: String| ConfigError::Invalid {
-            name: "base URL (TRILLET_BASE_URL)",
+            name: if self.base_url_from_env {
+                "base URL (TRILLET_BASE_URL)"
+            } else {
+                "base URL"
+            },
             reason,
         };
-        let url = url::Url::parse(&self.base_url).map_err(|e| invalid(format!("{e}")))?;
+        let url = url::Url::parse(&self.base_url).map_err(|e| {
+            invalid(match e {
+                // `api.trillet.ai` or `localhost:4010`: the scheme is what is missing.
+                url::ParseError::RelativeUrlWithoutBase => format!(
+                    "{e}: add the scheme, e.g. `https://` ({DEFAULT_BASE_URL}) or `http://` for a local mock"
+                ),
+                e => e.to_string(),
+            })
+        })?;
         if url.query().is_some() || url.fragment().is_some() {
             return Err(invalid("must not have a query or fragment".into()));
         }
@@ -302,6 +320,43 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(b.checked_base_url().unwrap(), "http://127.0.0.1:4010");
+    }
+
+    #[test]
+    fn a_bad_base_url_names_where_it_came_from_and_what_to_add() {
+        let from_env = ClientBuilder::from_env_with(env(&[
+            ("TRILLET_API_KEY", "k"),
+            ("TRILLET_WORKSPACE_ID", "w"),
+            ("TRILLET_BASE_URL", "api.trillet.ai"),
+        ]))
+        .unwrap()
+        .checked_base_url()
+        .unwrap_err()
+        .to_string();
+        assert!(from_env.contains("TRILLET_BASE_URL"), "{from_env}");
+        assert!(
+            from_env.contains("add the scheme, e.g. `https://`"),
+            "{from_env}"
+        );
+        let from_code = ClientBuilder::default()
+            .base_url("localhost:4010")
+            .checked_base_url()
+            .unwrap_err()
+            .to_string();
+        assert!(!from_code.contains("TRILLET_BASE_URL"), "{from_code}");
+        assert!(from_code.contains("base URL"), "{from_code}");
+        // Set from the environment, then overridden in code: the code's value is the one to fix.
+        let overridden = ClientBuilder::from_env_with(env(&[
+            ("TRILLET_API_KEY", "k"),
+            ("TRILLET_WORKSPACE_ID", "w"),
+            ("TRILLET_BASE_URL", "http://127.0.0.1:1"),
+        ]))
+        .unwrap()
+        .base_url("ftp://x")
+        .checked_base_url()
+        .unwrap_err()
+        .to_string();
+        assert!(!overridden.contains("TRILLET_BASE_URL"), "{overridden}");
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! The one error type of this crate, with predicates for deciding what to do next.
 //! Messages say what went wrong and what to check, on one line; none contains a secret.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::StatusCode;
 
 /// Everything that can go wrong, from configuration to decoding.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` reads like the message followed by its causes (see [`DebugChain`]), so
+/// that `fn main() -> Result<(), Box<dyn std::error::Error>>` prints something a
+/// person can act on.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The client could not be configured.
@@ -112,6 +116,59 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        DebugChain(self).fmt(f)
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        DebugChain(self).fmt(f)
+    }
+}
+
+/// The message, then each cause on its own line (the shape `anyhow` prints), with
+/// every control character escaped: an API error carries the server's own text,
+/// and `Debug` output goes to terminals and logs unfiltered.
+///
+/// Written by hand because the derived `Debug` (`Config(MissingEnv("…"))`) hides
+/// the message, and no crate turns one error's chain into `Debug` output.
+struct DebugChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Debug for DebugChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Escaped(f);
+        write!(out, "{}", self.0)?;
+        let mut source = self.0.source();
+        if source.is_some() {
+            out.0.write_str("\n\nCaused by:")?;
+        }
+        while let Some(cause) = source {
+            out.0.write_str("\n    ")?;
+            write!(out, "{cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// Writes through to the formatter with control characters as `\u{..}` escapes.
+struct Escaped<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl fmt::Write for Escaped<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if c.is_control() {
+                write!(self.0, "{}", c.escape_unicode())?;
+            } else {
+                self.0.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn after_attempts(attempts: u32) -> String {
@@ -242,7 +299,7 @@ impl fmt::Display for RedirectProblem {
 }
 
 /// Configuration errors name the setting or environment variable to fix.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A required environment variable is not set or is empty.
@@ -575,6 +632,40 @@ mod tests {
             attempts: 1,
             path: Some("/v2/api/call-history/x".into()),
         }))
+    }
+
+    #[test]
+    fn debug_reads_like_the_message_with_causes_and_no_raw_control_characters() {
+        let missing = Error::from(ConfigError::MissingEnv("TRILLET_API_KEY"));
+        assert_eq!(
+            format!("{missing:?}"),
+            "TRILLET_API_KEY is not set; export it or pass it to ClientBuilder"
+        );
+        let boxed: Box<dyn std::error::Error> = Box::new(missing);
+        assert!(format!("{boxed:?}").starts_with("TRILLET_API_KEY is not set"));
+
+        let Error::Api(mut hostile) = api(500) else {
+            unreachable!()
+        };
+        hostile.message = "boom\u{1b}[2J\r\nforged line".into();
+        let debug = format!("{:?}", Error::Api(hostile));
+        assert!(!debug.chars().any(char::is_control), "{debug}");
+        assert!(
+            debug.contains("boom\\u{1b}[2J\\u{d}\\u{a}forged line"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn debug_lists_each_cause_on_its_own_line() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("inner\u{7}"));
+        assert_eq!(
+            format!("{:?}", DebugChain(&e)),
+            "outer\n\nCaused by:\n    inner\\u{7}"
+        );
     }
 
     #[test]
