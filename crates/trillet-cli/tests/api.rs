@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,21 +24,7 @@ fn stderr_of(output: &std::process::Output) -> String {
 
 /// A loopback server that counts connections and answers each with `[]`.
 fn counting_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let count = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&count);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            seen.fetch_add(1, Ordering::SeqCst);
-            common::read_head(&mut stream);
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
-            );
-        }
-    });
-    (url, count)
+    common::serving(common::http_reply("200 OK", "application/json", b"[]"))
 }
 
 fn against(url: &str) -> assert_cmd::Command {
@@ -315,4 +301,27 @@ fn an_api_error_exits_1_with_the_status_and_the_operation() {
         "{stderr}"
     );
     assert_eq!(stdout_of(&output), "");
+}
+
+#[test]
+fn a_success_whose_body_is_not_json_is_a_failed_call_exit_1_not_a_usage_error() {
+    let (url, count) = common::serving(common::http_reply(
+        "200 OK",
+        "text/html",
+        b"<html><body>\x1b[2J maintenance</body></html>",
+    ));
+    let output = against(&url)
+        .args(["api", "get_call_history", "-p", "callHistoryId=a"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("get_call_history") && stderr.contains("not JSON"),
+        "{stderr}"
+    );
+    // The body is neither printed nor echoed raw.
+    assert_eq!(stdout_of(&output), "");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 }
