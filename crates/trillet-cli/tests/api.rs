@@ -325,3 +325,64 @@ fn a_success_whose_body_is_not_json_is_a_failed_call_exit_1_not_a_usage_error() 
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
     assert_eq!(count.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_request_that_cannot_be_built_is_a_usage_error_sent_never_and_said_briefly() {
+    let (url, count) = counting_server();
+    let long = "a".repeat(70_000);
+    for args in [
+        vec![
+            "get_call_history".to_owned(),
+            "-p".into(),
+            format!("callHistoryId={long}"),
+        ],
+        vec![
+            "list_call_histories".to_owned(),
+            "-p".into(),
+            format!("status={long}"),
+        ],
+    ] {
+        // Retries allowed: a local error must not use them.
+        let started = std::time::Instant::now();
+        let output = assert_cmd::Command::from_std(common::trillet())
+            .env("TRILLET_API_KEY", "k")
+            .env("TRILLET_WORKSPACE_ID", "w")
+            .env("TRILLET_BASE_URL", &url)
+            .args(["--rate-limit", "0", "--max-retries", "3", "api"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let elapsed = started.elapsed();
+        let stderr = stderr_of(&output);
+        let shown: String = stderr.chars().take(300).collect();
+        assert_eq!(output.status.code(), Some(2), "{shown}");
+        assert!(stderr.len() < 1000, "{} bytes: {shown}", stderr.len());
+        assert!(
+            stderr.contains(&args[0]) && stderr.contains("URL"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("attempts"), "{stderr}");
+        assert_eq!(stdout_of(&output), "");
+        assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "a request was sent");
+}
+
+#[test]
+fn a_transport_error_does_not_repeat_a_long_url() {
+    // A port nothing listens on: the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let output = against(&format!("http://127.0.0.1:{port}"))
+        .args(["api", "list_call_histories", "-p"])
+        .arg(format!("status={}", "a".repeat(60_000)))
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    let shown: String = stderr.chars().take(300).collect();
+    assert_eq!(output.status.code(), Some(1), "{shown}");
+    assert!(stderr.contains("connection refused"), "{shown}");
+    assert!(stderr.len() < 1000, "{} bytes: {shown}", stderr.len());
+}

@@ -32,8 +32,9 @@ use crate::error::Error;
 ///
 /// Nothing is checked against the spec here: the caller is expected to have done
 /// that. What cannot be sent at all (a placeholder without a value, a header name
-/// that is not one, a body that is not JSON) makes [`Error::InvalidRequest`] before
-/// anything is sent.
+/// that is not one, a body that is not JSON, a URL too long for an HTTP request)
+/// makes [`Error::InvalidRequest`] before anything is sent: it is never retried, and
+/// its message names what is wrong without repeating a long value.
 ///
 /// ```
 /// use trillet::{Client, Method, OperationRequest};
@@ -229,6 +230,16 @@ impl OperationRequest {
         if !self.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
+        // The HTTP client turns the URL into an `http::Uri` for each attempt; one it
+        // cannot (longer than an `http::Uri` holds, 64 KiB) would fail every attempt
+        // the same way, so it is refused here, naming its length, not its text.
+        if let Err(e) = http::Uri::try_from(url.as_str()) {
+            return Err(invalid(format!(
+                "the request URL cannot be sent ({} bytes: {e}); shorten the path \
+                 parameters and the query",
+                url.as_str().len()
+            )));
+        }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Ok(version) = HeaderValue::from_str(crate::request::api_version()) {
@@ -236,8 +247,12 @@ impl OperationRequest {
         }
         let mut given = HeaderMap::new();
         for (name, value) in &self.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| invalid(format!("{name:?} is not a header name")))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                invalid(format!(
+                    "{:?} is not a header name",
+                    crate::request::snippet(name.as_bytes())
+                ))
+            })?;
             let value = HeaderValue::from_str(value)
                 .map_err(|_| invalid(format!("the value of header `{name}` cannot be sent")))?;
             given.append(name, value);
