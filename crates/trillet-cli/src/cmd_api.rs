@@ -333,8 +333,11 @@ fn build_request(
             .ok_or_else(|| usage(format!("-p {} is not NAME=VALUE", short(pair, 64))))?;
         given.push((name, value));
     }
+    // The library's rule for path segments, so the check refuses (once, exit 2)
+    // exactly what building the request would.
     let check = ParameterCheck::for_operation(spec, operation)
-        .map_err(|e| Fatal(format!("the embedded spec cannot check {id}: {e}")))?;
+        .map_err(|e| Fatal(format!("the embedded spec cannot check {id}: {e}")))?
+        .path_rule(trillet::path_segment_problem);
     let typed = check.check(&given).map_err(|problems| {
         let said: Vec<String> = problems
             .iter()

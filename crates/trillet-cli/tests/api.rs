@@ -386,3 +386,36 @@ fn a_transport_error_does_not_repeat_a_long_url() {
     assert!(stderr.contains("connection refused"), "{shown}");
     assert!(stderr.len() < 1000, "{} bytes: {shown}", stderr.len());
 }
+
+#[test]
+fn a_path_parameter_that_is_not_one_segment_is_refused_by_the_check_once_exit_2() {
+    let (url, count) = counting_server();
+    for value in ["..", ".", "a\\b", "\\..\\x"] {
+        let output = against(&url)
+            .args(["api", "get_call_history", "-p"])
+            .arg(format!("callHistoryId={value}"))
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{value:?}: {stderr}");
+        assert!(
+            stderr.contains("callHistoryId:") && stderr.contains("path segment"),
+            "{value:?}: {stderr}"
+        );
+        // Said once, by the check: not again by the library.
+        assert_eq!(stderr.lines().count(), 1, "{value:?}: {stderr}");
+        assert!(!stderr.contains("invalid request"), "{value:?}: {stderr}");
+        assert_eq!(stdout_of(&output), "");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "a request was sent");
+    // Dots inside a segment, percent signs and slashes are one segment, encoded.
+    for value in ["...", "a.b", "%2e%2e", "a/b"] {
+        let output = against(&url)
+            .args(["api", "get_call_history", "-p"])
+            .arg(format!("callHistoryId={value}"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{value:?}: {}", stderr_of(&output));
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+}

@@ -87,11 +87,17 @@ impl ValueKind {
     }
 }
 
+/// A rule a value must satisfy beyond its schema: the reason it is refused, or
+/// `None`. See [`ParameterCheck::path_rule`].
+pub type ValueRule = fn(&str) -> Option<&'static str>;
+
 /// The checked parameters of one operation, built once and used for any number of
 /// requests.
 pub struct ParameterCheck {
     operation: String,
     parameters: Vec<Checker>,
+    /// What a `path` parameter's value must also satisfy to be sent as one segment.
+    path_rule: Option<ValueRule>,
 }
 
 impl fmt::Debug for ParameterCheck {
@@ -206,7 +212,22 @@ impl ParameterCheck {
         Ok(Self {
             operation: operation.id.clone(),
             parameters,
+            path_rule: None,
         })
+    }
+
+    /// Also checks each `path` parameter's value with `rule`, after its schema: the
+    /// rule of the client that will send it as one path segment (for the Trillet
+    /// client, `trillet::path_segment_problem`: no empty value, dot segment or
+    /// backslash), so the check refuses exactly what that client would refuse, and
+    /// says so once, before anything is built. The reason `rule` gives is the
+    /// problem's message: `callHistoryId: ".." cannot be sent as a path segment: …`.
+    /// It applies to [`check`](Self::check) and [`check_request`](Self::check_request)
+    /// alike; a server checking the segments it received has no use for it (the mock
+    /// sets none).
+    pub fn path_rule(mut self, rule: ValueRule) -> Self {
+        self.path_rule = Some(rule);
+        self
     }
 
     /// The operation's id.
@@ -291,7 +312,15 @@ impl ParameterCheck {
                     String::new(),
                 )),
                 [] => {}
-                [text] => problems.extend(checker.check(text)),
+                [text] => problems.extend(checker.check(text).or_else(|| {
+                    let rule = self.path_rule.filter(|_| parameter.location == "path")?;
+                    let reason = rule(text)?;
+                    Some(ParameterProblem::new(
+                        &parameter.name,
+                        ProblemKind::Invalid,
+                        format!("{text:?} cannot be sent as a path segment: {reason}"),
+                    ))
+                })),
                 _ => problems.push(ParameterProblem::new(
                     &parameter.name,
                     ProblemKind::Repeated,
@@ -418,6 +447,37 @@ mod tests {
         let get = check_of("get_call_history");
         let problems = get.check_request(&[], &[("callHistoryId", "42")]);
         assert_eq!(problems[0].kind, ProblemKind::Missing);
+    }
+
+    #[test]
+    fn a_path_rule_checks_path_parameters_only_after_their_schema() {
+        fn no_dots(value: &str) -> Option<&'static str> {
+            value.contains('.').then_some("it has a dot")
+        }
+        let get = check_of("get_call_history").path_rule(no_dots);
+        let problems = get.check(&[("callHistoryId", "a.b")]).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].kind, ProblemKind::Invalid);
+        assert_eq!(
+            problems[0].to_string(),
+            r#"callHistoryId: "a.b" cannot be sent as a path segment: it has a dot"#
+        );
+        // The schema's own problem comes first, and alone.
+        let empty = get.check(&[("callHistoryId", "")]).unwrap_err();
+        assert!(!empty[0].message.contains("path segment"), "{}", empty[0]);
+        assert!(get.check(&[("callHistoryId", "ab")]).is_ok());
+        // The same for a request as a server receives it; query parameters are
+        // not ruled.
+        let problems = get.check_request(&[("callHistoryId", "a.b")], &[]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let list = check_of("list_call_histories").path_rule(no_dots);
+        assert!(list.check(&[("status", "a.b")]).is_ok());
+        // Without the rule, the value is only the schema's.
+        assert!(
+            check_of("get_call_history")
+                .check(&[("callHistoryId", "a.b")])
+                .is_ok()
+        );
     }
 
     #[test]
