@@ -31,9 +31,16 @@ fn against(url: &str) -> assert_cmd::Command {
     assert_cmd::Command::from_std(common::against(url))
 }
 
-/// The body the mock sends for `path_and_query`, read with a plain HTTP/1.1
+/// The body the mock sends for `path_and_query` (a 200), read with a plain HTTP/1.1
 /// request from a mock started here, with the mock's defaults.
 fn mock_body(path_and_query: &str) -> Vec<u8> {
+    let (head, body) = mock_response(path_and_query);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    body
+}
+
+/// The response head (lowercase) and body the mock sends for `path_and_query`.
+fn mock_response(path_and_query: &str) -> (String, Vec<u8>) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -61,7 +68,6 @@ fn mock_body(path_and_query: &str) -> Vec<u8> {
         .position(|w| w == b"\r\n\r\n")
         .expect("a response head");
     let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
     let length: usize = head
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
@@ -71,7 +77,7 @@ fn mock_body(path_and_query: &str) -> Vec<u8> {
         .expect("a length");
     let body = response[split + 4..].to_vec();
     assert_eq!(body.len(), length);
-    body
+    (head, body)
 }
 
 #[test]
@@ -418,4 +424,41 @@ fn a_path_parameter_that_is_not_one_segment_is_refused_by_the_check_once_exit_2(
         assert!(output.status.success(), "{value:?}: {}", stderr_of(&output));
     }
     assert_eq!(count.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn an_integer_not_in_plain_digits_is_refused_naming_its_canonical_form() {
+    let (url, count) = counting_server();
+    for (value, canonical) in [
+        ("1e2", "100"),
+        ("01", "1"),
+        ("+1", "1"),
+        ("1.0", "1"),
+        ("5E0", "5"),
+    ] {
+        let output = against(&url)
+            .args(["api", "list_call_histories", "-p"])
+            .arg(format!("limit={value}"))
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{value}: {stderr}");
+        assert!(
+            stderr.contains("limit:") && stderr.contains(&format!("write {canonical}")),
+            "{value}: {stderr}"
+        );
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "a request was sent");
+    // The mock's check is the same check: a request with `limit=1e2` is a 400.
+    let (head, body) = mock_response("/v2/api/call-history?limit=1e2");
+    let body = String::from_utf8_lossy(&body);
+    assert!(head.starts_with("http/1.1 400"), "{head}\n{body}");
+    assert!(body.contains("write 100"), "{body}");
+    // Plain digits go through, as typed.
+    let output = against(&url)
+        .args(["api", "list_call_histories", "-p", "limit=100"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 }
