@@ -297,10 +297,18 @@ pub async fn run(global: &Global, list: bool, matches: Option<&ArgMatches>) -> R
         .map_or("json", String::as_str);
     let context = Context::new(global).await?;
     match context.client.send_request(&request).await {
-        Ok(response) => {
-            write_body(response.body(), format)?;
-            Ok(exit::OK)
-        }
+        // A success whose body is not JSON is a failure of the call (exit 1), like an
+        // API error: the command line was fine.
+        Ok(response) => match json_text(response.body()) {
+            Ok(text) => {
+                write_body(text, format)?;
+                Ok(exit::OK)
+            }
+            Err(problem) => {
+                eprint_line(&format!("error: {}: {problem}", operation.id));
+                Ok(exit::SOME_FAILED)
+            }
+        },
         Err(error) => {
             eprint_line(&format!("error: {}: {}", operation.id, describe(&error)));
             Ok(exit_code(&error))
@@ -325,8 +333,11 @@ fn build_request(
             .ok_or_else(|| usage(format!("-p {} is not NAME=VALUE", short(pair, 64))))?;
         given.push((name, value));
     }
+    // The library's rule for path segments, so the check refuses (once, exit 2)
+    // exactly what building the request would.
     let check = ParameterCheck::for_operation(spec, operation)
-        .map_err(|e| Fatal(format!("the embedded spec cannot check {id}: {e}")))?;
+        .map_err(|e| Fatal(format!("the embedded spec cannot check {id}: {e}")))?
+        .path_rule(trillet::path_segment_problem);
     let typed = check.check(&given).map_err(|problems| {
         let said: Vec<String> = problems
             .iter()
@@ -421,25 +432,33 @@ fn list_lines(operations: &[Operation]) -> Vec<String> {
         .collect()
 }
 
-/// Writes a response body: `json` as received (a newline added only for a
-/// terminal), `jsonl` one compact line per item of an array, else one line. A body
-/// that is not JSON is refused rather than printed: it could drive the terminal.
-fn write_body(body: &[u8], format: &str) -> Result<(), Fatal> {
-    let mut out = std::io::stdout().lock();
-    let write_error = |e: std::io::Error| Fatal(format!("cannot write: {e}"));
+/// The body as JSON text (empty for an empty body), or why it is not JSON: a body
+/// that is not JSON is refused rather than printed, as it could drive the terminal.
+fn json_text(body: &[u8]) -> Result<&str, String> {
     if body.is_empty() {
-        return Ok(());
+        return Ok("");
     }
-    let text = std::str::from_utf8(body)
+    std::str::from_utf8(body)
         .ok()
         .filter(|t| serde_json::from_str::<&RawValue>(t).is_ok())
         .ok_or_else(|| {
-            Fatal(format!(
-                "the response body is not JSON ({} bytes): {}",
+            format!(
+                "the response body is not JSON ({} bytes): {}; check that --base-url \
+                 (TRILLET_BASE_URL) is the API's",
                 body.len(),
                 short(&String::from_utf8_lossy(body), 80)
-            ))
-        })?;
+            )
+        })
+}
+
+/// Writes a JSON response body: `json` as received (a newline added only for a
+/// terminal), `jsonl` one compact line per item of an array, else one line.
+fn write_body(text: &str, format: &str) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    let write_error = |e: std::io::Error| Fatal(format!("cannot write: {e}"));
+    if text.is_empty() {
+        return Ok(());
+    }
     if format == "jsonl" {
         let items: Vec<&RawValue> = match serde_json::from_str::<Vec<&RawValue>>(text) {
             Ok(items) => items,
@@ -452,8 +471,8 @@ fn write_body(body: &[u8], format: &str) -> Result<(), Fatal> {
             writeln!(out, "{}", line.trim_end()).map_err(write_error)?;
         }
     } else {
-        out.write_all(body).map_err(write_error)?;
-        if std::io::stdout().is_terminal() && !body.ends_with(b"\n") {
+        out.write_all(text.as_bytes()).map_err(write_error)?;
+        if std::io::stdout().is_terminal() && !text.ends_with('\n') {
             writeln!(out).map_err(write_error)?;
         }
     }

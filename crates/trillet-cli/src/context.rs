@@ -102,10 +102,15 @@ fn build_client(global: &Global, mock: Option<&MockServer>) -> Result<Client, Fa
     builder.build().map_err(|e| Fatal(e.to_string()))
 }
 
+/// The longest error chain shown: the chain can quote a URL (a transport error's
+/// source names it), and a URL can be as long as the parameters given.
+const MAX_DESCRIBED: usize = 500;
+
 /// An error of the library as a CLI user reads it: the chain down to its root cause
-/// on one line, with the flag that changes what it is about.
+/// on one line (cut to [`MAX_DESCRIBED`] characters), with the flag that changes
+/// what it is about.
 pub fn describe(error: &trillet::Error) -> String {
-    let mut text = crate::term::chain(error);
+    let mut text = crate::term::short(&crate::term::chain(error), MAX_DESCRIBED).into_owned();
     let hint = match error {
         _ if error.is_rate_limited() => Some("lower --rate-limit"),
         trillet::Error::BodyTooLarge { .. } => Some("raise it with --max-body-bytes"),
@@ -119,9 +124,11 @@ pub fn describe(error: &trillet::Error) -> String {
     text
 }
 
-/// The exit status for a command ended by a library error, by its kind.
+/// The exit status for a command ended by a library error, by its kind: the
+/// configuration, or a request that cannot be built from what was given, is a usage
+/// error (nothing was sent); anything else is a failure of the call.
 pub fn exit_code(error: &trillet::Error) -> u8 {
-    if error.is_config() {
+    if error.is_config() || error.is_invalid_request() {
         exit::USAGE
     } else {
         exit::SOME_FAILED

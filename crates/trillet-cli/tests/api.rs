@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,30 +24,23 @@ fn stderr_of(output: &std::process::Output) -> String {
 
 /// A loopback server that counts connections and answers each with `[]`.
 fn counting_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let count = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&count);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            seen.fetch_add(1, Ordering::SeqCst);
-            common::read_head(&mut stream);
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
-            );
-        }
-    });
-    (url, count)
+    common::serving(common::http_reply("200 OK", "application/json", b"[]"))
 }
 
 fn against(url: &str) -> assert_cmd::Command {
     assert_cmd::Command::from_std(common::against(url))
 }
 
-/// The body the mock sends for `path_and_query`, read with a plain HTTP/1.1
+/// The body the mock sends for `path_and_query` (a 200), read with a plain HTTP/1.1
 /// request from a mock started here, with the mock's defaults.
 fn mock_body(path_and_query: &str) -> Vec<u8> {
+    let (head, body) = mock_response(path_and_query);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    body
+}
+
+/// The response head (lowercase) and body the mock sends for `path_and_query`.
+fn mock_response(path_and_query: &str) -> (String, Vec<u8>) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -75,7 +68,6 @@ fn mock_body(path_and_query: &str) -> Vec<u8> {
         .position(|w| w == b"\r\n\r\n")
         .expect("a response head");
     let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
     let length: usize = head
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
@@ -85,7 +77,7 @@ fn mock_body(path_and_query: &str) -> Vec<u8> {
         .expect("a length");
     let body = response[split + 4..].to_vec();
     assert_eq!(body.len(), length);
-    body
+    (head, body)
 }
 
 #[test]
@@ -315,4 +307,158 @@ fn an_api_error_exits_1_with_the_status_and_the_operation() {
         "{stderr}"
     );
     assert_eq!(stdout_of(&output), "");
+}
+
+#[test]
+fn a_success_whose_body_is_not_json_is_a_failed_call_exit_1_not_a_usage_error() {
+    let (url, count) = common::serving(common::http_reply(
+        "200 OK",
+        "text/html",
+        b"<html><body>\x1b[2J maintenance</body></html>",
+    ));
+    let output = against(&url)
+        .args(["api", "get_call_history", "-p", "callHistoryId=a"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("get_call_history") && stderr.contains("not JSON"),
+        "{stderr}"
+    );
+    // The body is neither printed nor echoed raw.
+    assert_eq!(stdout_of(&output), "");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_request_that_cannot_be_built_is_a_usage_error_sent_never_and_said_briefly() {
+    let (url, count) = counting_server();
+    let long = "a".repeat(70_000);
+    for args in [
+        vec![
+            "get_call_history".to_owned(),
+            "-p".into(),
+            format!("callHistoryId={long}"),
+        ],
+        vec![
+            "list_call_histories".to_owned(),
+            "-p".into(),
+            format!("status={long}"),
+        ],
+    ] {
+        // Retries allowed: a local error must not use them.
+        let started = std::time::Instant::now();
+        let output = assert_cmd::Command::from_std(common::trillet())
+            .env("TRILLET_API_KEY", "k")
+            .env("TRILLET_WORKSPACE_ID", "w")
+            .env("TRILLET_BASE_URL", &url)
+            .args(["--rate-limit", "0", "--max-retries", "3", "api"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let elapsed = started.elapsed();
+        let stderr = stderr_of(&output);
+        let shown: String = stderr.chars().take(300).collect();
+        assert_eq!(output.status.code(), Some(2), "{shown}");
+        assert!(stderr.len() < 1000, "{} bytes: {shown}", stderr.len());
+        assert!(
+            stderr.contains(&args[0]) && stderr.contains("URL"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("attempts"), "{stderr}");
+        assert_eq!(stdout_of(&output), "");
+        assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "a request was sent");
+}
+
+#[test]
+fn a_transport_error_does_not_repeat_a_long_url() {
+    // A port nothing listens on: the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let output = against(&format!("http://127.0.0.1:{port}"))
+        .args(["api", "list_call_histories", "-p"])
+        .arg(format!("status={}", "a".repeat(60_000)))
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    let shown: String = stderr.chars().take(300).collect();
+    assert_eq!(output.status.code(), Some(1), "{shown}");
+    assert!(stderr.contains("connection refused"), "{shown}");
+    assert!(stderr.len() < 1000, "{} bytes: {shown}", stderr.len());
+}
+
+#[test]
+fn a_path_parameter_that_is_not_one_segment_is_refused_by_the_check_once_exit_2() {
+    let (url, count) = counting_server();
+    for value in ["..", ".", "a\\b", "\\..\\x"] {
+        let output = against(&url)
+            .args(["api", "get_call_history", "-p"])
+            .arg(format!("callHistoryId={value}"))
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{value:?}: {stderr}");
+        assert!(
+            stderr.contains("callHistoryId:") && stderr.contains("path segment"),
+            "{value:?}: {stderr}"
+        );
+        // Said once, by the check: not again by the library.
+        assert_eq!(stderr.lines().count(), 1, "{value:?}: {stderr}");
+        assert!(!stderr.contains("invalid request"), "{value:?}: {stderr}");
+        assert_eq!(stdout_of(&output), "");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "a request was sent");
+    // Dots inside a segment, percent signs and slashes are one segment, encoded.
+    for value in ["...", "a.b", "%2e%2e", "a/b"] {
+        let output = against(&url)
+            .args(["api", "get_call_history", "-p"])
+            .arg(format!("callHistoryId={value}"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{value:?}: {}", stderr_of(&output));
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn an_integer_not_in_plain_digits_is_refused_naming_its_canonical_form() {
+    let (url, count) = counting_server();
+    for (value, canonical) in [
+        ("1e2", "100"),
+        ("01", "1"),
+        ("+1", "1"),
+        ("1.0", "1"),
+        ("5E0", "5"),
+    ] {
+        let output = against(&url)
+            .args(["api", "list_call_histories", "-p"])
+            .arg(format!("limit={value}"))
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{value}: {stderr}");
+        assert!(
+            stderr.contains("limit:") && stderr.contains(&format!("write {canonical}")),
+            "{value}: {stderr}"
+        );
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "a request was sent");
+    // The mock's check is the same check: a request with `limit=1e2` is a 400.
+    let (head, body) = mock_response("/v2/api/call-history?limit=1e2");
+    let body = String::from_utf8_lossy(&body);
+    assert!(head.starts_with("http/1.1 400"), "{head}\n{body}");
+    assert!(body.contains("write 100"), "{body}");
+    // Plain digits go through, as typed.
+    let output = against(&url)
+        .args(["api", "list_call_histories", "-p", "limit=100"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 }

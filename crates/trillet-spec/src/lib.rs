@@ -31,7 +31,9 @@ pub mod resolve;
 
 pub use operation::{Operation, Parameter, Response, SecurityScheme};
 #[cfg(feature = "validate")]
-pub use params::{ParameterCheck, ParameterProblem, ProblemKind, TypedParameter, ValueKind};
+pub use params::{
+    ParameterCheck, ParameterProblem, ProblemKind, TypedParameter, ValueKind, ValueRule,
+};
 pub use resolve::{
     Depth, MAX_DEPTH, escape_pointer, resolve, resolve_named, resolve_reference, subschemas,
     unescape_pointer,

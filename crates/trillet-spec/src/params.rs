@@ -9,6 +9,13 @@
 //! or `false`; anything else is a string, as it would be on the wire. So `page=1.5`
 //! is a number that fails `type: integer`, `page=ten` a string that fails it too.
 //!
+//! **Integers in plain digits.** An `integer` parameter must also be written the one
+//! way every server reads alike: plain decimal digits, `-` for a negative value, no
+//! leading zero (`0`, `42`, `-7`). `1e2`, `1.0`, `01`, `+1` and `-0` are refused
+//! naming the plain form (`write 100`), not rewritten: a server that reads digits
+//! with `parseInt` takes `1e2` as 1, so the form is ambiguous on the wire, and the
+//! check cannot change what a request it receives says (the mock refuses it too).
+//!
 //! **Checks.** The typed value must satisfy the parameter's schema (type, enum,
 //! range, length, pattern, format: whatever the validator checks). A JSON-encoded
 //! parameter ([`crate::JSON_CONTENT`]) whose text parses as JSON must also satisfy
@@ -51,7 +58,10 @@ pub const MAX_MESSAGE: usize = 300;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ValueKind {
-    /// `integer` or `number`: a JSON number literal.
+    /// `integer`: a JSON number literal, which the check also requires in plain
+    /// digits (see the module docs).
+    Integer,
+    /// `number`: a JSON number literal.
     Number,
     /// `boolean`: `true` or `false`.
     Boolean,
@@ -63,7 +73,8 @@ impl ValueKind {
     /// The kind for a schema written in `spec`.
     pub fn of(spec: &Spec, schema: &Value) -> Self {
         match spec.type_of(schema) {
-            Some("integer" | "number") => ValueKind::Number,
+            Some("integer") => ValueKind::Integer,
+            Some("number") => ValueKind::Number,
             Some("boolean") => ValueKind::Boolean,
             _ => ValueKind::Text,
         }
@@ -73,10 +84,12 @@ impl ValueKind {
     /// string (so the schema's `type` reports it).
     pub fn type_text(self, text: &str) -> Value {
         match self {
-            ValueKind::Number => serde_json::from_str::<serde_json::Number>(text)
-                .ok()
-                .filter(|_| text.trim() == text)
-                .map_or_else(|| Value::from(text), Value::Number),
+            ValueKind::Integer | ValueKind::Number => {
+                serde_json::from_str::<serde_json::Number>(text)
+                    .ok()
+                    .filter(|_| text.trim() == text)
+                    .map_or_else(|| Value::from(text), Value::Number)
+            }
             ValueKind::Boolean => match text {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
@@ -87,11 +100,17 @@ impl ValueKind {
     }
 }
 
+/// A rule a value must satisfy beyond its schema: the reason it is refused, or
+/// `None`. See [`ParameterCheck::path_rule`].
+pub type ValueRule = fn(&str) -> Option<&'static str>;
+
 /// The checked parameters of one operation, built once and used for any number of
 /// requests.
 pub struct ParameterCheck {
     operation: String,
     parameters: Vec<Checker>,
+    /// What a `path` parameter's value must also satisfy to be sent as one segment.
+    path_rule: Option<ValueRule>,
 }
 
 impl fmt::Debug for ParameterCheck {
@@ -206,7 +225,22 @@ impl ParameterCheck {
         Ok(Self {
             operation: operation.id.clone(),
             parameters,
+            path_rule: None,
         })
+    }
+
+    /// Also checks each `path` parameter's value with `rule`, after its schema: the
+    /// rule of the client that will send it as one path segment (for the Trillet
+    /// client, `trillet::path_segment_problem`: no empty value, dot segment or
+    /// backslash), so the check refuses exactly what that client would refuse, and
+    /// says so once, before anything is built. The reason `rule` gives is the
+    /// problem's message: `callHistoryId: ".." cannot be sent as a path segment: …`.
+    /// It applies to [`check`](Self::check) and [`check_request`](Self::check_request)
+    /// alike; a server checking the segments it received has no use for it (the mock
+    /// sets none).
+    pub fn path_rule(mut self, rule: ValueRule) -> Self {
+        self.path_rule = Some(rule);
+        self
     }
 
     /// The operation's id.
@@ -291,7 +325,15 @@ impl ParameterCheck {
                     String::new(),
                 )),
                 [] => {}
-                [text] => problems.extend(checker.check(text)),
+                [text] => problems.extend(checker.check(text).or_else(|| {
+                    let rule = self.path_rule.filter(|_| parameter.location == "path")?;
+                    let reason = rule(text)?;
+                    Some(ParameterProblem::new(
+                        &parameter.name,
+                        ProblemKind::Invalid,
+                        format!("{text:?} cannot be sent as a path segment: {reason}"),
+                    ))
+                })),
                 _ => problems.push(ParameterProblem::new(
                     &parameter.name,
                     ProblemKind::Repeated,
@@ -308,7 +350,25 @@ impl Checker {
     fn check(&self, text: &str) -> Option<ParameterProblem> {
         let name = &self.parameter.name;
         let typed = self.kind.type_text(text);
-        if let Some(problem) = self.schema.problems(&typed).into_iter().next() {
+        let schema_problem = self.schema.problems(&typed).into_iter().next();
+        if self.kind == ValueKind::Integer && !is_plain_integer(text) {
+            // With its plain form when there is one; else the schema's problem
+            // (`ten`), or this one for an integer the schema accepts (`1e300`).
+            let message = match plain_integer(text) {
+                Some(plain) => Some(format!(
+                    "{text:?} is not an integer in plain digits; write {plain}"
+                )),
+                None if schema_problem.is_none() => Some(format!(
+                    "{:?} is not an integer in plain digits",
+                    short(text)
+                )),
+                None => None,
+            };
+            if let Some(message) = message {
+                return Some(ParameterProblem::new(name, ProblemKind::Invalid, message));
+            }
+        }
+        if let Some(problem) = schema_problem {
             return Some(ParameterProblem::new(
                 name,
                 ProblemKind::Invalid,
@@ -327,6 +387,37 @@ impl Checker {
             problem.to_string(),
         ))
     }
+}
+
+/// Whether `text` is an integer in plain digits: `0`, or an optional `-` and digits
+/// without a leading zero (not `-0`). Hand-written: the rule is this one line, and
+/// a regex crate is not a dependency here.
+fn is_plain_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let plain = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    plain && (digits == "0" && digits.len() == text.len() || !digits.starts_with('0'))
+}
+
+/// The plain digits of an integer written another way (`1e2`, `1.0`, `-0`, ` 1` as
+/// a JSON number; `01`, `+1` as Rust reads an integer), when that is exact; `None`
+/// for text that is not an integer at all (`1.5`, `ten`), which the schema
+/// then reports.
+fn plain_integer(text: &str) -> Option<String> {
+    // Integers an f64 holds exactly: beyond 2^53 a JSON literal such as 1e300 has
+    // no one plain form its writer meant.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if let Ok(number) = serde_json::from_str::<serde_json::Number>(text) {
+        if let Some(n) = number.as_i64() {
+            return Some(n.to_string());
+        }
+        if let Some(n) = number.as_u64() {
+            return Some(n.to_string());
+        }
+        let f = number.as_f64()?;
+        // Exact, and within i64: `-0.0` becomes 0.
+        return (f.fract() == 0.0 && f.abs() <= EXACT).then(|| (f as i64).to_string());
+    }
+    text.parse::<i128>().ok().map(|n| n.to_string())
 }
 
 /// `message`, cut to [`MAX_MESSAGE`] bytes on a character boundary (problem
@@ -353,8 +444,62 @@ mod tests {
     }
 
     #[test]
+    fn integers_must_be_in_plain_digits_and_the_plain_form_is_named() {
+        let list = check_of("list_call_histories");
+        for (text, plain) in [
+            ("1e2", "100"),
+            ("1E2", "100"),
+            ("100e-2", "1"),
+            ("1.0", "1"),
+            ("01", "1"),
+            ("+1", "1"),
+            ("007", "7"),
+            ("-0", "0"),
+            (" 1", "1"),
+        ] {
+            for problems in [
+                list.check(&[("limit", text)]).unwrap_err(),
+                // As the mock receives it.
+                list.check_request(&[], &[("limit", text)]),
+            ] {
+                assert_eq!(problems.len(), 1, "{text}: {problems:?}");
+                assert_eq!(problems[0].kind, ProblemKind::Invalid);
+                assert_eq!(
+                    problems[0].to_string(),
+                    format!("limit: {text:?} is not an integer in plain digits; write {plain}")
+                );
+            }
+        }
+        // Plain digits pass, however large (the spec gives no maximum).
+        for text in ["1", "10", "100", "18446744073709551616000"] {
+            let typed = list.check(&[("limit", text)]).unwrap();
+            assert_eq!(typed[0].text, text);
+        }
+        // Not integers at all: the schema's own problem, with no plain form.
+        for text in ["1.5", "ten", "1e400", "-", "0x10"] {
+            let problems = list.check(&[("limit", text)]).unwrap_err();
+            assert!(
+                !problems[0].message.contains("plain digits"),
+                "{text}: {}",
+                problems[0]
+            );
+        }
+        // An integer with no exact plain form is refused all the same.
+        let problems = list.check(&[("limit", "1e300")]).unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            r#"limit: "1e300" is not an integer in plain digits"#
+        );
+        assert!(is_plain_integer("0") && is_plain_integer("-7") && is_plain_integer("42"));
+        for text in ["", "-", "-0", "00", "01", "+1", "1.0", "1e2", " 1", "1 "] {
+            assert!(!is_plain_integer(text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn text_is_typed_by_the_schema() {
         assert_eq!(ValueKind::Number.type_text("12"), Value::from(12));
+        assert_eq!(ValueKind::Integer.type_text("12"), Value::from(12));
         assert_eq!(ValueKind::Number.type_text("1.5").as_f64(), Some(1.5));
         assert_eq!(ValueKind::Number.type_text(" 1"), Value::from(" 1"));
         assert_eq!(ValueKind::Number.type_text("ten"), Value::from("ten"));
@@ -418,6 +563,37 @@ mod tests {
         let get = check_of("get_call_history");
         let problems = get.check_request(&[], &[("callHistoryId", "42")]);
         assert_eq!(problems[0].kind, ProblemKind::Missing);
+    }
+
+    #[test]
+    fn a_path_rule_checks_path_parameters_only_after_their_schema() {
+        fn no_dots(value: &str) -> Option<&'static str> {
+            value.contains('.').then_some("it has a dot")
+        }
+        let get = check_of("get_call_history").path_rule(no_dots);
+        let problems = get.check(&[("callHistoryId", "a.b")]).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].kind, ProblemKind::Invalid);
+        assert_eq!(
+            problems[0].to_string(),
+            r#"callHistoryId: "a.b" cannot be sent as a path segment: it has a dot"#
+        );
+        // The schema's own problem comes first, and alone.
+        let empty = get.check(&[("callHistoryId", "")]).unwrap_err();
+        assert!(!empty[0].message.contains("path segment"), "{}", empty[0]);
+        assert!(get.check(&[("callHistoryId", "ab")]).is_ok());
+        // The same for a request as a server receives it; query parameters are
+        // not ruled.
+        let problems = get.check_request(&[("callHistoryId", "a.b")], &[]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let list = check_of("list_call_histories").path_rule(no_dots);
+        assert!(list.check(&[("status", "a.b")]).is_ok());
+        // Without the rule, the value is only the schema's.
+        assert!(
+            check_of("get_call_history")
+                .check(&[("callHistoryId", "a.b")])
+                .is_ok()
+        );
     }
 
     #[test]

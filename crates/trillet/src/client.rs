@@ -363,16 +363,14 @@ pub fn decode_call_history(body: &[u8]) -> Result<CallHistory, Error> {
     decode_json(body)
 }
 
-/// Refuses ids that cannot be sent as one path segment. The generated client's
+/// Refuses ids that cannot be sent as one path segment, by the one rule
+/// ([`path_segment_problem`](crate::path_segment_problem)): the generated client's
 /// `encode_path` leaves `.`, `..` and `\` unencoded; URL parsing then resolves dot
 /// segments and, for http(s), reads `\` as `/`, so `\..\x` would reach another path.
+/// An id is also at most [`MAX_ID_LEN`] bytes.
 fn check_id(id: &str) -> Result<(), Error> {
-    let reason = if id.is_empty() {
-        "it is empty"
-    } else if id == "." || id == ".." {
-        "a dot segment would change the request path"
-    } else if id.contains('\\') {
-        "a backslash is read as `/` in URLs and would change the request path"
+    let reason = if let Some(reason) = crate::path_segment_problem(id) {
+        reason
     } else if id.len() > MAX_ID_LEN {
         "it is longer than 1024 bytes"
     } else {

@@ -29,9 +29,10 @@ pub enum Error {
     },
 
     /// The request could not be built: the generated client refused a parameter,
-    /// or an [`OperationRequest`](crate::OperationRequest) cannot be sent (a
-    /// placeholder without a value, a dot segment, a header or body that cannot be
-    /// sent); no request was sent.
+    /// the HTTP client refused the request (a URL too long to send), or an
+    /// [`OperationRequest`](crate::OperationRequest) cannot be sent (a placeholder
+    /// without a value, a dot segment, a header or body that cannot be sent). No
+    /// request was sent, and it is never retried: it would fail the same way.
     #[error("invalid request for {operation}: {reason}")]
     InvalidRequest {
         /// The operation id, as in the spec.
@@ -511,6 +512,13 @@ impl Error {
             ),
             _ => false,
         }
+    }
+
+    /// Whether the caller's input is at fault and nothing was sent: an id that
+    /// cannot name a record ([`Error::InvalidId`]) or a request that cannot be built
+    /// ([`Error::InvalidRequest`]). Sending it again fails the same way.
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(self, Error::InvalidId { .. } | Error::InvalidRequest { .. })
     }
 
     /// Whether the client's configuration is at fault.

@@ -69,7 +69,7 @@ pub use config::{
 };
 pub use error::{ApiError, ConfigError, Error, RedirectProblem, TimeoutStage, TransportCause};
 pub use list::{ListCallHistories, Page, RawCallHistorySummary};
-pub use operation::{OperationRequest, RawResponse};
+pub use operation::{OperationRequest, RawResponse, path_segment_problem};
 pub use rate_limit::RateLimit;
 pub use record::CallHistoryExt;
 pub use request::redirect_policy;

@@ -24,16 +24,17 @@ use crate::error::Error;
 ///
 /// Path parameters fill the template's `{name}` placeholders, each encoded as one
 /// path segment (every byte but `A–Z a–z 0–9 - . _ ~` is percent-encoded, so `/`,
-/// `?`, `#` and `\` cannot change the path); an empty value, `.` and `..` are
-/// refused. The query is form-encoded in the order given. The request carries
+/// `?` and `#` cannot change the path); a value [`path_segment_problem`] refuses
+/// (empty, `.`, `..`, a backslash) is refused, as it is for the typed calls. The query is form-encoded in the order given. The request carries
 /// `accept: application/json` and the `api-version` the typed operations send
 /// unless a header given here replaces them; the credential headers are always the
 /// client's own, whatever is given here.
 ///
 /// Nothing is checked against the spec here: the caller is expected to have done
 /// that. What cannot be sent at all (a placeholder without a value, a header name
-/// that is not one, a body that is not JSON) makes [`Error::InvalidRequest`] before
-/// anything is sent.
+/// that is not one, a body that is not JSON, a URL too long for an HTTP request)
+/// makes [`Error::InvalidRequest`] before anything is sent: it is never retried, and
+/// its message names what is wrong without repeating a long value.
 ///
 /// ```
 /// use trillet::{Client, Method, OperationRequest};
@@ -195,9 +196,10 @@ impl OperationRequest {
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| v.as_str())
                 .ok_or_else(|| invalid(format!("no value for path parameter `{name}`")))?;
-            if value.is_empty() || value == "." || value == ".." {
+            if let Some(reason) = path_segment_problem(value) {
                 return Err(invalid(format!(
-                    "path parameter `{name}` cannot be {value:?}: it would change the request path"
+                    "path parameter `{name}` cannot be {:?}: {reason}",
+                    crate::request::snippet(value.as_bytes())
                 )));
             }
             encode_segment(value, &mut path);
@@ -229,6 +231,16 @@ impl OperationRequest {
         if !self.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
+        // The HTTP client turns the URL into an `http::Uri` for each attempt; one it
+        // cannot (longer than an `http::Uri` holds, 64 KiB) would fail every attempt
+        // the same way, so it is refused here, naming its length, not its text.
+        if let Err(e) = http::Uri::try_from(url.as_str()) {
+            return Err(invalid(format!(
+                "the request URL cannot be sent ({} bytes: {e}); shorten the path \
+                 parameters and the query",
+                url.as_str().len()
+            )));
+        }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Ok(version) = HeaderValue::from_str(crate::request::api_version()) {
@@ -236,8 +248,12 @@ impl OperationRequest {
         }
         let mut given = HeaderMap::new();
         for (name, value) in &self.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| invalid(format!("{name:?} is not a header name")))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                invalid(format!(
+                    "{:?} is not a header name",
+                    crate::request::snippet(name.as_bytes())
+                ))
+            })?;
             let value = HeaderValue::from_str(value)
                 .map_err(|_| invalid(format!("the value of header `{name}` cannot be sent")))?;
             given.append(name, value);
@@ -260,6 +276,37 @@ impl OperationRequest {
             headers,
             body: self.body.clone(),
         })
+    }
+}
+
+/// Why `value` cannot be sent as one path segment, or `None` when it can: the one
+/// rule for path parameter values, used by the typed calls (a call-history id), by
+/// [`OperationRequest`], and by a caller that checks values before building a
+/// request (`trillet api` gives it to `trillet_spec::ParameterCheck::path_rule`),
+/// so none of them can disagree.
+///
+/// Refused: an empty value and the dot segments `.` and `..` (URL parsers and
+/// servers resolve them, even percent-encoded, so the request would reach another
+/// path), and any value with a backslash (read as `/` in http(s) URLs; the
+/// generated client leaves it unencoded, and servers that decode `%5C` read it the
+/// same way). Anything else is one segment once percent-encoded.
+///
+/// ```
+/// use trillet::path_segment_problem;
+/// assert_eq!(path_segment_problem("65a7f3c2e4b0a1d2c3f4e5a6"), None);
+/// assert_eq!(path_segment_problem("a/b"), None); // sent as a%2Fb
+/// assert!(path_segment_problem("..").is_some());
+/// assert!(path_segment_problem("\\..\\x").is_some());
+/// ```
+pub fn path_segment_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        Some("it is empty")
+    } else if value == "." || value == ".." {
+        Some("a dot segment would change the request path")
+    } else if value.contains('\\') {
+        Some("a backslash is read as `/` in URLs and would change the request path")
+    } else {
+        None
     }
 }
 
@@ -352,11 +399,11 @@ mod tests {
     #[test]
     fn path_parameters_are_one_segment_each() {
         let path = get("/a/{id}/b/{x}")
-            .path_param("id", "a/b?c#d\\e f%2F")
+            .path_param("id", "a/b?c#d e f%2F")
             .path_param("x", "é~.-_")
             .path()
             .unwrap();
-        assert_eq!(path, "/a/a%2Fb%3Fc%23d%5Ce%20f%252F/b/%C3%A9~.-_");
+        assert_eq!(path, "/a/a%2Fb%3Fc%23d%20e%20f%252F/b/%C3%A9~.-_");
         assert_eq!(get("/plain").path().unwrap(), "/plain");
     }
 
@@ -365,7 +412,9 @@ mod tests {
         for (request, needle) in [
             (get("/a/{id}"), "no value for path parameter `id`"),
             (get("/a/{id}").path_param("id", ".."), "would change"),
-            (get("/a/{id}").path_param("id", ""), "would change"),
+            (get("/a/{id}").path_param("id", "."), "would change"),
+            (get("/a/{id}").path_param("id", "a\\b"), "backslash"),
+            (get("/a/{id}").path_param("id", ""), "empty"),
             (get("/a/{id").path_param("id", "1"), "unmatched"),
             (get("/a/}").path_param("id", "1"), "unmatched"),
             (get("/a").path_param("id", "1"), "no placeholder `{id}`"),
@@ -382,6 +431,18 @@ mod tests {
         assert!(bad_header.is_err());
         let bad_body = get("/a").json_body("{nope").prepare("http://h");
         assert!(bad_body.err().unwrap().to_string().contains("not JSON"));
+    }
+
+    #[test]
+    fn a_path_parameter_is_refused_exactly_when_the_one_rule_refuses_it() {
+        for value in [
+            "", ".", "..", "...", "a.b", "\\", "a\\b", "%2e%2e", "a/b", "é",
+        ] {
+            let refused = get("/a/{id}").path_param("id", value).path().is_err();
+            assert_eq!(refused, path_segment_problem(value).is_some(), "{value:?}");
+        }
+        assert_eq!(path_segment_problem("..."), None);
+        assert!(path_segment_problem("x\\..").is_some());
     }
 
     #[test]

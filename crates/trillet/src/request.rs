@@ -377,6 +377,11 @@ impl Seen {
                     message: "the body could not be decoded".into(),
                 },
             }),
+            // A request the HTTP client could not build fails every attempt the same
+            // way: the caller's error, not the network's.
+            Err(Gen::CommunicationError(e)) if e.is_builder() => {
+                Err(build_error(self.operation, e))
+            }
             Err(
                 Gen::CommunicationError(e) | Gen::ResponseBodyError(e) | Gen::InvalidUpgrade(e),
             ) => Err(reqwest_error(e)),
@@ -386,10 +391,43 @@ impl Seen {
                 "a status the spec does not document for this operation",
             )),
             Err(Gen::InvalidRequest(reason) | Gen::Custom(reason)) => Err(Error::InvalidRequest {
-                operation: self.operation.into_owned(),
+                operation: operation_name(self.operation),
                 reason,
             }),
         }
+    }
+}
+
+/// The operation's id for an error; a request refused before the hook saw it has
+/// none yet (`request`, as an [`OperationRequest`](crate::OperationRequest) without
+/// one is named).
+fn operation_name(operation: Cow<'static, str>) -> String {
+    if operation.is_empty() {
+        "request".to_owned()
+    } else {
+        operation.into_owned()
+    }
+}
+
+/// A request `reqwest` refused to build (a URL it cannot turn into an HTTP URI, a
+/// header it refuses), as [`Error::InvalidRequest`]: named by its cause, not by the
+/// URL, which can be as long as the value that broke it.
+fn build_error(operation: Cow<'static, str>, error: reqwest::Error) -> Error {
+    use std::error::Error as _;
+    let length = error
+        .url()
+        .map(|url| format!(" (its URL is {} bytes)", url.as_str().len()))
+        .unwrap_or_default();
+    let error = error.without_url();
+    let cause = error
+        .source()
+        .map_or_else(|| error.to_string(), ToString::to_string);
+    Error::InvalidRequest {
+        operation: operation_name(operation),
+        reason: format!(
+            "the request cannot be built{length}: {}",
+            snippet(cause.as_bytes())
+        ),
     }
 }
 
@@ -465,8 +503,8 @@ fn api_error(response: &ErrorResponse) -> Error {
     }))
 }
 
-/// The start of a body, on one line, for error messages.
-fn snippet(body: &[u8]) -> String {
+/// The start of a body (or of any long text), on one line, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
     const MAX: usize = 120;
     let text = String::from_utf8_lossy(body);
     let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -592,6 +630,8 @@ impl Policy {
     ) -> Result<RawResponse, Error> {
         let attempt = || async {
             use trillet_api::Error as Gen;
+            // Named before anything can fail, so every error of the attempt names it.
+            note(|seen| seen.operation = prepared.operation.clone());
             let request = prepared
                 .request(client)
                 .map_err(Gen::<()>::CommunicationError)?;

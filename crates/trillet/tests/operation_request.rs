@@ -190,3 +190,50 @@ async fn a_json_body_is_sent_as_given() {
     assert_eq!(bodies[0].0, "POST application/json");
     assert_eq!(bodies[0].1, sent.as_bytes());
 }
+
+/// A request whose URL cannot be built (a 70,000-character path parameter or query
+/// value) is the caller's error: refused before any attempt, never retried, and the
+/// message does not repeat the value. The same for a typed call.
+#[tokio::test]
+async fn a_url_too_long_to_send_is_an_invalid_request_sent_never_and_said_briefly() {
+    let server = serve(|_, _| json(200, "{}")).await;
+    let c = client(&server.url).build().unwrap();
+    let long = "a".repeat(70_000);
+    let started = std::time::Instant::now();
+    for request in [
+        get_a().path_param("callHistoryId", long.clone()),
+        OperationRequest::new(Method::GET, "/v2/api/call-history")
+            .operation_id("list_call_histories")
+            .query("search", long.clone()),
+    ] {
+        let error = c.send_request(&request).await.unwrap_err();
+        let text = error.to_string();
+        let shown: String = text.chars().take(300).collect();
+        assert!(
+            matches!(&error, Error::InvalidRequest { operation, .. }
+                if operation == request.operation()),
+            "{shown}"
+        );
+        assert!(!error.is_retryable(), "{shown}");
+        assert!(text.len() < 1000, "{} bytes: {shown}", text.len());
+        assert!(text.contains("URL"), "{shown}");
+    }
+    let typed = c
+        .list_call_histories()
+        .search(long.clone())
+        .page(1)
+        .await
+        .unwrap_err();
+    let text = typed.to_string();
+    let shown: String = text.chars().take(300).collect();
+    assert!(matches!(typed, Error::InvalidRequest { .. }), "{shown}");
+    assert!(!typed.is_retryable(), "{shown}");
+    assert!(text.len() < 1000, "{} bytes: {shown}", text.len());
+    assert!(server.requests().is_empty(), "a request was sent");
+    // No retries, no backoff: well under the time three attempts would take.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

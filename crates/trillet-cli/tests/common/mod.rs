@@ -45,3 +45,35 @@ pub fn read_head(stream: &mut impl Read) -> Vec<u8> {
     }
     head
 }
+
+/// A loopback server (127.0.0.1) that answers every connection with `reply`, byte
+/// for byte, and closes it; it counts the connections it accepted.
+pub fn serving(reply: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            seen.fetch_add(1, Ordering::SeqCst);
+            read_head(&mut stream);
+            let _ = stream.write_all(&reply);
+        }
+    });
+    (url, count)
+}
+
+/// An HTTP/1.1 response with `status` (`200 OK`), `content_type` and `body`,
+/// closing the connection.
+pub fn http_reply(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut reply = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(body);
+    reply
+}
