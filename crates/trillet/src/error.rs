@@ -4,7 +4,7 @@
 use std::fmt::{self, Write as _};
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike as _, SecondsFormat, Utc};
 use reqwest::StatusCode;
 
 /// Everything that can go wrong, from configuration to decoding.
@@ -391,6 +391,9 @@ impl fmt::Display for RetryAt {
                 .unwrap_or(0),
             0,
         );
+        // A wait past what a calendar shows (`Retry-After: 18446744073709551615`)
+        // has no instant: the epoch stands in for it, and only the wait is told.
+        let at = at.filter(|at| self.0 > SystemTime::UNIX_EPOCH && at.year() <= 9999);
         match at {
             Some(at) => write!(
                 f,
@@ -410,6 +413,10 @@ struct Coarse(Duration);
 impl fmt::Display for Coarse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.as_secs();
+        const CENTURY: u64 = 100 * 365 * 24 * 3600;
+        if secs >= CENTURY {
+            return f.write_str("over 100 years");
+        }
         let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
         match (h, m, s) {
             (0, 0, 0) => write!(f, "{}ms", self.0.subsec_millis()),
@@ -661,6 +668,38 @@ mod tests {
         assert!(
             debug.contains("boom\\u{1b}[2J\\u{d}\\u{a}forged line"),
             "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_huge_wait_says_one_thing_not_an_instant_in_the_past() {
+        // What `admit` builds when now + the wait overflows SystemTime.
+        let huge = Error::RateLimited {
+            retry_at: SystemTime::UNIX_EPOCH,
+            wait: Duration::from_secs(u64::MAX),
+        };
+        assert_eq!(
+            huge.to_string(),
+            "rate limited: retry in over 100 years; not sent"
+        );
+        // Past year 9999 but representable: still only the wait.
+        let far = Duration::from_secs(400_000 * 365 * 86_400);
+        let far = Error::RateLimited {
+            retry_at: SystemTime::UNIX_EPOCH + far,
+            wait: far,
+        };
+        assert_eq!(
+            far.to_string(),
+            "rate limited: retry in over 100 years; not sent"
+        );
+        let day = Duration::from_secs(86_400);
+        let near = Error::RateLimited {
+            retry_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + day,
+            wait: day,
+        };
+        assert_eq!(
+            near.to_string(),
+            "rate limited: retry after 2027-01-16T08:00:00Z (in 24h); not sent"
         );
     }
 
