@@ -454,7 +454,7 @@ fn json_text(body: &[u8]) -> Result<&str, String> {
 /// Writes a JSON response body: `json` as received (a newline added only for a
 /// terminal), `jsonl` one compact line per item of an array, else one line.
 fn write_body(text: &str, format: &str) -> Result<(), Fatal> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term::stdout();
     let write_error = |e: std::io::Error| Fatal(format!("cannot write: {e}"));
     if text.is_empty() {
         return Ok(());

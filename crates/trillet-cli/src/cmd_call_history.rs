@@ -38,7 +38,7 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
             (Box::new(file), done)
         }
         None => (
-            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            Box::new(std::io::BufWriter::new(crate::term::stdout())),
             HashSet::new(),
         ),
     };
@@ -227,7 +227,7 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
         request = request.max_items(limit);
     }
     let mut items = request.stream_raw();
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = std::io::BufWriter::new(crate::term::stdout());
     let mut writer = Writer::new(Vec::new(), args.output).json_array(true);
     let (mut listed, mut failure) = (0usize, None);
     let ended = drain(&mut items, None, |item| match item {

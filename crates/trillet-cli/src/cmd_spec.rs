@@ -135,12 +135,12 @@ fn drift(args: DriftArgs) -> Result<u8, Fatal> {
         }
     };
     // Keys, values and paths come from the records: escaped for a terminal (JSON
-    // escapes them itself).
+    // escapes C0 itself, and term::stdout the rest when it is a terminal).
     let out = match args.format {
         DriftFormat::Json => out,
         _ => out.lines().map(|l| term::safe(l) + "\n").collect(),
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = term::stdout();
     match stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush())

@@ -462,3 +462,27 @@ fn an_integer_not_in_plain_digits_is_refused_naming_its_canonical_form() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(count.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn trillet_api_escapes_c1_and_bidi_for_a_terminal_only() {
+    let body = "{\"_id\":\"abc\",\"summary\":\"\u{9b}2J\u{202e}\"}";
+    let (url, _) = common::serving(common::http_reply(
+        "200 OK",
+        "application/json",
+        body.as_bytes(),
+    ));
+    let mut cmd = common::against(&url);
+    cmd.args(["api", "get_call_history", "-p", "callHistoryId=abc"]);
+    let (shown, stderr, status) = common::on_a_terminal(cmd);
+    assert!(status.success(), "{stderr}");
+    let shown = String::from_utf8(shown).expect("UTF-8");
+    assert_eq!(
+        shown,
+        "{\"_id\":\"abc\",\"summary\":\"\\u009b2J\\u202e\"}\n"
+    );
+    let piped = common::against(&url)
+        .args(["api", "get_call_history", "-p", "callHistoryId=abc"])
+        .output()
+        .expect("runs");
+    assert_eq!(piped.stdout, body.as_bytes());
+}

@@ -342,3 +342,42 @@ fn ctrl_c_stops_a_batch_keeps_what_was_printed_and_exits_130() {
         stderr_of(&output)
     );
 }
+
+/// A record whose summary holds a C1 CSI introducer, DEL and a right-to-left
+/// override, raw in the body (JSON allows all three unescaped).
+const HOSTILE_RECORD: &str = "{\"_id\":\"abc\",\"summary\":\"red\u{9b}31m \u{7f}txet\u{202e}\"}";
+
+#[test]
+fn json_to_a_terminal_escapes_c1_and_bidi_and_stays_the_same_json_in_a_pipe_it_is_exact() {
+    let (url, _) = common::serving(common::http_reply(
+        "200 OK",
+        "application/json",
+        HOSTILE_RECORD.as_bytes(),
+    ));
+    for output in ["json", "jsonl"] {
+        let mut cmd = common::against(&url);
+        cmd.args(["call-history", "get", "abc", "--output", output]);
+        let (shown, stderr, status) = common::on_a_terminal(cmd);
+        assert!(status.success(), "{stderr}");
+        let shown = String::from_utf8(shown).expect("UTF-8");
+        assert!(
+            !shown.contains(['\u{9b}', '\u{7f}', '\u{202e}']),
+            "raw controls on the terminal: {shown:?}"
+        );
+        assert!(shown.contains(r"red\u009b31m \u007ftxet\u202e"), "{shown}");
+        let shown: serde_json::Value = serde_json::from_str(&shown).expect("still JSON");
+        let sent: serde_json::Value = serde_json::from_str(HOSTILE_RECORD).expect("JSON");
+        assert_eq!(shown, sent, "the same document");
+
+        let piped = common::against(&url)
+            .args(["call-history", "get", "abc", "--output", output])
+            .output()
+            .expect("runs");
+        assert!(piped.status.success());
+        let piped = String::from_utf8(piped.stdout).expect("UTF-8");
+        assert!(
+            piped.contains("red\u{9b}31m \u{7f}txet\u{202e}"),
+            "{piped:?}"
+        );
+    }
+}

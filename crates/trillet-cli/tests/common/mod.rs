@@ -77,3 +77,63 @@ pub fn http_reply(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
     reply.extend_from_slice(body);
     reply
 }
+
+/// Runs `cmd` with its standard output on a new pseudo-terminal (so for the child
+/// it is a terminal: `isatty(1)` holds) and returns what it wrote there, with the
+/// terminal's CR LF turned back into LF, and how it exited. Standard input is
+/// empty; standard error goes to a file, returned too.
+pub fn on_a_terminal(
+    mut cmd: std::process::Command,
+) -> (Vec<u8>, String, std::process::ExitStatus) {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+        .expect("a pseudo-terminal");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("the terminal's name");
+    let terminal = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("the terminal opens");
+    let mut stderr = tempfile::tempfile().expect("a file for standard error");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(terminal))
+        .stderr(stderr.try_clone().expect("a second handle"));
+    let mut child = cmd.spawn().expect("the command starts");
+    // The command holds this side's copy of the terminal: without it, reading the
+    // other side ends when the child closes its own.
+    drop(cmd);
+    let mut master = std::fs::File::from(master);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Linux: EIO once no process has the terminal open.
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error()) => break,
+            Err(e) => panic!("reading the terminal: {e}"),
+        }
+    }
+    let status = child.wait().expect("the command ends");
+    let mut text = String::new();
+    use std::io::Seek;
+    stderr.rewind().expect("rewinds");
+    stderr
+        .read_to_string(&mut text)
+        .expect("standard error is UTF-8");
+    let mut lf = Vec::with_capacity(out.len());
+    let mut i = 0;
+    while i < out.len() {
+        if out[i] == b'\r' && out.get(i + 1) == Some(&b'\n') {
+            i += 1;
+        }
+        lf.push(out[i]);
+        i += 1;
+    }
+    (lf, text, status)
+}
