@@ -17,7 +17,7 @@
 //! - an absent key and `null` are the same for an optional property that admits
 //!   `null` (`nullable: true`, or no type constraint): its generated field is an
 //!   `Option`, which cannot hold "present and null" (a known loss, see
-//!   `tests/tests/known_limitations.rs`);
+//!   `tests/tests/it/known_limitations.rs`);
 //! - everything else (strings, unknown keys and their values) must be equal exactly.
 
 use serde_json::{Map, Number, Value};

@@ -1,4 +1,4 @@
-//! Helpers shared by the workspace-level tests in `tests/tests/`.
+//! Helpers shared by the workspace-level tests in `tests/tests/it/`.
 //!
 //! - [`strategy`]: JSON Schema → proptest strategies (spec-valid values);
 //! - [`canonical`]: "equal in value" as the spec defines the values;
@@ -103,7 +103,7 @@ pub fn cases(default: u32) -> u32 {
 }
 
 /// The configuration of the suite's properties: [`cases`]`(default)` cases, failures
-/// persisted beside the test source (`tests/tests/<file>.regressions`, checked in).
+/// persisted beside the test source (`tests/tests/it/<file>.regressions`, checked in).
 pub fn config(default_cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases: cases(default_cases),

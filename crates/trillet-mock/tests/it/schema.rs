@@ -2,7 +2,7 @@
 //! and decodes with the generated `trillet_api::types::CallHistory`, and together
 //! the records use what the spec leaves open.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

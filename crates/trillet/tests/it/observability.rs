@@ -1,7 +1,7 @@
 //! What the request path logs: one `debug` event per finished attempt (fast path
 //! included), a `warn` with the real wait when the API throttles, span fields once.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

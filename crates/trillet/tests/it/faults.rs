@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // helpers of tests: a failure is a broken test setup
 
-mod common;
+use crate::common;
 
 use std::error::Error as _;
 use std::sync::{Arc, Mutex};

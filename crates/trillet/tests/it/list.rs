@@ -1,6 +1,6 @@
 //! Listing: filters on the wire, lazy paging, and every way a listing can end.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,7 +4,7 @@
 //! create with a request body, a status endpoint with `security: []`), served by
 //! a real mock over HTTP.
 
-mod common;
+use crate::common;
 
 use common::{assert_envelope, client, start};
 use serde_json::{Value, json};
@@ -530,7 +530,7 @@ async fn the_call_history_operations_are_unchanged_in_a_larger_spec() {
     assert_eq!(seed.status(), 200);
     assert_eq!(
         seed.text().await.unwrap(),
-        include_str!("../../../spec/examples/call-history.seed.json")
+        include_str!("../../../../spec/examples/call-history.seed.json")
     );
     let missing = get(&server, "/v2/api/call-history/missing-1").await;
     assert_eq!(missing.status(), 404);

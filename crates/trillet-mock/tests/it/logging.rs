@@ -2,7 +2,7 @@
 //! latency, fault) and no header value. Alone in its binary: `tracing` caches per-callsite
 //! interest process-wide, so a thread-scoped subscriber must not race other tests.
 
-mod common;
+use crate::common;
 
 use common::{Captured, client, record_url, unlimited};
 

@@ -1,12 +1,12 @@
 //! The mock answers like the real API: records, 404s, 405s and header checks,
 //! over real HTTP on a free loopback port.
 
-mod common;
+use crate::common;
 
 use common::{assert_envelope, client, get, record_url, start, unlimited};
 use trillet_mock::{MockConfig, MockServer};
 
-const SEED: &str = include_str!("../../../spec/examples/call-history.seed.json");
+const SEED: &str = include_str!("../../../../spec/examples/call-history.seed.json");
 
 #[tokio::test]
 async fn the_seed_id_returns_the_example_byte_for_byte() {

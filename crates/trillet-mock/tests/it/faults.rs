@@ -1,13 +1,13 @@
 //! Rate-limit emulation, faults on demand and seeded chaos, over real HTTP.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use common::{assert_envelope, client, get, start, unlimited};
 use trillet_mock::{FAULT_HEADER, MockConfig, MockServer};
 
-const SEED: &str = include_str!("../../../spec/examples/call-history.seed.json");
+const SEED: &str = include_str!("../../../../spec/examples/call-history.seed.json");
 
 async fn faulted(server: &MockServer, fault: &str) -> reqwest::Response {
     get(&client(), server, "1234567890abcdef")

@@ -1,6 +1,6 @@
 //! The API key never shows up: not in Debug, not in errors, not in logs at TRACE.
 
-mod common;
+use crate::common;
 
 use common::{Captured, KEY, client, envelope, serve};
 use trillet::RetryPolicy;

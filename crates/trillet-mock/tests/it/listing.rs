@@ -1,7 +1,7 @@
 //! The list operation: spec-valid pages, paging to the end, filters, and listed
 //! records that `get` serves.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use trillet_mock::{MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig, MockServer};

@@ -8,7 +8,7 @@
 //!
 //! Cases: 256 per property and component (the decoder-robustness ones 1024), or
 //! `PROPTEST_CASES`.
-//! Failures are saved in `tests/tests/properties.regressions` and replayed first.
+//! Failures are saved in `tests/tests/it/properties.regressions` and replayed first.
 
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};

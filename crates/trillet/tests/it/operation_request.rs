@@ -2,7 +2,7 @@
 //! against real loopback servers: the same retries, errors, credentials, body limit
 //! and logs as the typed calls, and the exact body back.
 
-mod common;
+use crate::common;
 
 use common::{Captured, KEY, WORKSPACE, client, envelope, json, serve};
 use trillet::{Error, Method, OperationRequest};

@@ -3,7 +3,7 @@
 //! and the connection cap holds other clients back only until idle ones are
 //! closed, so a client is still served.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -10,7 +10,7 @@
 //!   `trillet::Client::call_raw` with the whole policy, against the mock.
 //!
 //! Slow (a cold build of the copy): `#[ignore]`d; CI runs it as a named step,
-//! `cargo test -p trillet-tests --test adding_an_operation -- --ignored --nocapture`.
+//! `cargo test -p trillet-tests --test it adding_an_operation -- --ignored --nocapture`.
 //! The copy's build directory is kept under `target/adding-an-operation`, so a rerun
 //! rebuilds only what changed.
 

@@ -1,7 +1,7 @@
 //! The client against real loopback HTTP servers: headers, secrets, redirects, paths,
 //! retries, rate limiting and malformed responses.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

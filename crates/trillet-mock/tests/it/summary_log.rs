@@ -2,7 +2,7 @@
 //! interval) and nothing per request. Alone in its binary, like `logging.rs`:
 //! `tracing` caches per-callsite interest process-wide.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
