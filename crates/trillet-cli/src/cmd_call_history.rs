@@ -55,6 +55,7 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
         from: args.ids_from,
         done,
         stop: stopped,
+        max_json_line: max_body,
     }
     .stream()
     .await?;

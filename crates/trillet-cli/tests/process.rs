@@ -867,3 +867,36 @@ fn notes_left_by_an_earlier_output_file_of_the_same_name_are_not_counted() {
         "anon was fetched again and stale never"
     );
 }
+
+#[test]
+fn ids_from_a_source_without_newlines_keep_memory_flat_and_stay_interruptible() {
+    let peak_after = |source: &str| {
+        let mut child = trillet()
+            .args(["--mock", "call-history", "get", "--ids-from", source])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_secs(2));
+        let peak = common::peak_rss_kib(child.id()).expect("VmHWM");
+        kill(&child, "-INT");
+        let status = common::wait_at_most(&mut child, Duration::from_secs(10));
+        let mut stderr = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .map(|mut e| e.read_to_string(&mut stderr));
+        (peak, status.and_then(|s| s.code()), stderr)
+    };
+    // Standard input kept open and idle: what the command costs while it waits.
+    let (baseline, _, _) = peak_after("-");
+    let (peak, code, stderr) = peak_after("/dev/zero");
+    eprintln!("peak RSS: {baseline} KiB idle, {peak} KiB after 2 s of /dev/zero");
+    assert!(
+        peak <= baseline * 2,
+        "reading a line without end grew to {peak} KiB (idle: {baseline} KiB)"
+    );
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("/dev/zero line 1: longer than"), "{stderr}");
+}
