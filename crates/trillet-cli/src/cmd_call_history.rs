@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
@@ -36,6 +37,15 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     if args.output_file.is_some() && format != Output::Jsonl {
         return Err(Fatal(
             "--output-file writes JSON lines: drop --output or use --output jsonl".into(),
+        ));
+    }
+    if global.api_key_file.as_deref() == Some(Path::new("-"))
+        && args.ids_from.as_deref() == Some(Path::new("-"))
+    {
+        return Err(Fatal(
+            "--api-key-file - and --ids-from - both read standard input: put the key or \
+             the ids in a file (or the key in TRILLET_API_KEY)"
+                .into(),
         ));
     }
     let max_body = global

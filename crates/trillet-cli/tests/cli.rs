@@ -133,7 +133,7 @@ fn a_missing_credential_exits_2_naming_the_variable() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stderr_of(&output),
-        "error: TRILLET_API_KEY is not set: export it or pass --api-key (or try --mock)\n"
+        "error: TRILLET_API_KEY is not set: export it or pass --api-key-file (or try --mock)\n"
     );
     let output = trillet()
         .args(["call-history", "get", "x"])
@@ -340,5 +340,18 @@ fn ctrl_c_stops_a_batch_keeps_what_was_printed_and_exits_130() {
         stderr_of(&output).contains("interrupted:"),
         "{}",
         stderr_of(&output)
+    );
+}
+
+#[test]
+fn help_offers_a_key_file_and_warns_that_a_key_on_the_command_line_is_visible() {
+    let output = trillet().arg("--help").output().unwrap();
+    let help = stdout_of(&output);
+    assert!(help.contains("--api-key-file <FILE|->"), "{help}");
+    // The text as one line: clap wraps it to the terminal's width.
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("visible to other users (`ps`) while the command runs: TRILLET_API_KEY or --api-key-file is the safe way"),
+        "{help}"
     );
 }

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{against, trillet};
@@ -408,11 +408,13 @@ fn a_closed_standard_error_is_no_panic() {
 }
 
 /// A loopback server for the long-job tests: answers each GET with 200 and
-/// `answer(id)` (the last path segment), and counts requests. Answers are held until `hold_until` requests have arrived or
+/// `answer(id)` (the last path segment), counts requests and keeps the API keys it
+/// was sent. Answers are held until `hold_until` requests have arrived or
 /// [`open`](Self::open) is called (at most 30 s), so that many are in flight at once.
 struct Loopback {
     url: String,
     requests: Arc<AtomicUsize>,
+    keys: Arc<Mutex<Vec<String>>>,
     open: Arc<AtomicBool>,
 }
 
@@ -421,19 +423,24 @@ impl Loopback {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let requests = Arc::new(AtomicUsize::new(0));
+        let keys = Arc::new(Mutex::new(Vec::new()));
         let open = Arc::new(AtomicBool::new(hold_until <= 1));
         let answer = Arc::new(answer);
-        let (counter, gate) = (requests.clone(), open.clone());
+        let (counter, seen, gate) = (requests.clone(), keys.clone(), open.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { break };
-                let (counter, gate, answer) = (counter.clone(), gate.clone(), answer.clone());
+                let (counter, seen, gate, answer) =
+                    (counter.clone(), seen.clone(), gate.clone(), answer.clone());
                 std::thread::spawn(move || {
                     let head = common::read_head(&mut stream);
                     if head.is_empty() {
                         return;
                     }
                     let arrived = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    if let Some(key) = common::request_header(&head, "x-api-key") {
+                        seen.lock().expect("keys").push(key);
+                    }
                     let started = Instant::now();
                     while !gate.load(Ordering::SeqCst)
                         && counter.load(Ordering::SeqCst).max(arrived) < hold_until
@@ -456,6 +463,7 @@ impl Loopback {
         Self {
             url,
             requests,
+            keys,
             open,
         }
     }
@@ -899,4 +907,95 @@ fn ids_from_a_source_without_newlines_keep_memory_flat_and_stay_interruptible() 
     );
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("/dev/zero line 1: longer than"), "{stderr}");
+}
+
+#[test]
+fn the_api_key_can_come_from_a_file_or_standard_input_and_is_never_echoed() {
+    let server = Loopback::start(0, |id| format!(r#"{{"_id":"{id}"}}"#).into_bytes());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "tk_from_file\n").expect("write key");
+    let base = || {
+        let mut cmd = trillet();
+        cmd.env("TRILLET_WORKSPACE_ID", "w")
+            .env("TRILLET_BASE_URL", &server.url)
+            .args(["--rate-limit", "0", "--max-retries", "0", "--quiet"]);
+        cmd
+    };
+    // The file wins over an exported key (and is not refused beside it).
+    let out = base()
+        .env("TRILLET_API_KEY", "tk_from_env")
+        .arg("--api-key-file")
+        .arg(&key_file)
+        .args(["call-history", "get", "a"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = base()
+        .args(["--api-key-file", "-", "call-history", "get", "b"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"tk_from_stdin\r\n")
+        .expect("key");
+    assert!(child.wait().expect("waits").success());
+    assert_eq!(
+        *server.keys.lock().expect("keys"),
+        ["tk_from_file", "tk_from_stdin"]
+    );
+
+    // Both on standard input: a usage error before anything is read or sent.
+    let out = base()
+        .args([
+            "--api-key-file",
+            "-",
+            "call-history",
+            "get",
+            "--ids-from",
+            "-",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--api-key-file -") && stderr.contains("--ids-from -"),
+        "{stderr}"
+    );
+
+    // A missing file is named; a bad key is refused without showing it.
+    let missing = dir.path().join("nope");
+    let out = base()
+        .arg("--api-key-file")
+        .arg(&missing)
+        .args(["call-history", "get", "a"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&missing.display().to_string()));
+    std::fs::write(&key_file, "tk_s\u{e9}cret_\u{1b}[2J\n").expect("write key");
+    let out = base()
+        .arg("--api-key-file")
+        .arg(&key_file)
+        .args(["call-history", "get", "a"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        !stderr.contains("cret") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
+    assert_eq!(server.requests(), 2, "nothing sent with a bad key");
 }
