@@ -16,7 +16,9 @@
 //!   stay exactly as the server sent them. The note is written before its record:
 //!   a note counts only when the file holds a record with that `_id` (or, for
 //!   records without one, as many notes as there are such records, in order), so a
-//!   crash between the two writes costs at most a second fetch, never a record.
+//!   crash between the two writes costs at most a second fetch, never a record; a
+//!   note of a record without `_id` left by such a crash is cut off on resume, so
+//!   the next run's notes stay in step with their records.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -102,18 +104,31 @@ impl OutputFile {
             records = held.ids.len() + held.without_id;
             let notes = read_notes(&sidecar_path)?;
             let mut anonymous = held.without_id;
-            for (requested, id) in notes {
-                let holds = match id {
+            // Where the first note of a record without `_id` that the file does not
+            // hold begins: only the last note can be one (a crash between a note and
+            // its record), and it is cut off, or the next run's notes would be
+            // counted one place late and the last of them taken for the orphan's.
+            let mut orphan = None;
+            for note in notes.entries {
+                let holds = match note.id {
                     Some(id) => held.ids.contains(&id),
                     None if anonymous > 0 => {
                         anonymous -= 1;
                         true
                     }
-                    None => false,
+                    None => {
+                        orphan = orphan.or(Some(note.start));
+                        false
+                    }
                 };
                 if holds {
-                    done.insert(requested);
+                    done.insert(note.requested);
                 }
+            }
+            if let (Some(start), Some(sidecar)) = (orphan, &notes.file) {
+                sidecar
+                    .set_len(start)
+                    .map_err(|e| Fatal(format!("cannot repair {}: {e}", sidecar_path.display())))?;
             }
             done.extend(held.ids);
         }
@@ -364,9 +379,13 @@ fn cut_short(file: &File, path: &Path, whole: u64, cut: u64) -> Result<(), Fatal
     Ok(())
 }
 
-/// The sidecar's notes, in order. A note that cannot be read is skipped with a
-/// warning: at worst its record is fetched again.
-fn read_notes(path: &Path) -> Result<Vec<(String, Option<String>)>, Fatal> {
+/// The sidecar's notes, in order, and the sidecar opened for repair. A note that
+/// cannot be read is skipped with a warning: at worst its record is fetched again.
+fn read_notes(path: &Path) -> Result<Notes, Fatal> {
+    let none = || Notes {
+        entries: Vec::new(),
+        file: None,
+    };
     let file = match std::fs::metadata(path) {
         Ok(metadata) if metadata.is_file() => OpenOptions::new()
             .read(true)
@@ -375,9 +394,9 @@ fn read_notes(path: &Path) -> Result<Vec<(String, Option<String>)>, Fatal> {
             .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?,
         Ok(metadata) => {
             refuse_unless_regular(path, &metadata)?;
-            return Ok(Vec::new());
+            return Ok(none());
         }
-        Err(_) => return Ok(Vec::new()),
+        Err(_) => return Ok(none()),
     };
     let fail = |e: std::io::Error| Fatal(format!("cannot read {}: {e}", path.display()));
     let mut reader = BufReader::new(&file);
@@ -387,12 +406,14 @@ fn read_notes(path: &Path) -> Result<Vec<(String, Option<String>)>, Fatal> {
             cut_short(&file, path, whole, read.length)?;
             break;
         }
+        let start = whole;
         whole += read.length;
         match serde_json::from_slice::<Note>(&line) {
-            Ok(note) if !read.too_long => notes.push((
-                note.requested.into_owned(),
-                note.id.map(std::borrow::Cow::into_owned),
-            )),
+            Ok(note) if !read.too_long => notes.push(Noted {
+                requested: note.requested.into_owned(),
+                id: note.id.map(std::borrow::Cow::into_owned),
+                start,
+            }),
             _ if line.iter().all(u8::is_ascii_whitespace) && !read.too_long => {}
             _ => bad += 1,
         }
@@ -403,7 +424,23 @@ fn read_notes(path: &Path) -> Result<Vec<(String, Option<String>)>, Fatal> {
             path.display()
         ));
     }
-    Ok(notes)
+    Ok(Notes {
+        entries: notes,
+        file: Some(file),
+    })
+}
+
+/// What [`read_notes`] read.
+struct Notes {
+    entries: Vec<Noted>,
+    file: Option<File>,
+}
+
+/// One note read back, with the offset its line starts at.
+struct Noted {
+    requested: String,
+    id: Option<String>,
+    start: u64,
 }
 
 /// One line read by [`read_line`].

@@ -877,6 +877,36 @@ fn notes_left_by_an_earlier_output_file_of_the_same_name_are_not_counted() {
 }
 
 #[test]
+fn a_note_left_without_its_record_by_a_crash_is_cut_off_so_no_later_record_is_lost() {
+    let server = Loopback::start(0, |_| br#"{"status":"completed"}"#.to_vec());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("calls.jsonl");
+    // A run noted p and wrote its record, noted q and was killed before q's record.
+    std::fs::write(&file, "{\"status\":\"completed\"}\n").expect("write records");
+    std::fs::write(
+        dir.path().join("calls.jsonl.requested"),
+        "{\"requested\":\"p\",\"_id\":null}\n{\"requested\":\"q\",\"_id\":null}\n",
+    )
+    .expect("write notes");
+    let first = resume_run(&server.url, &file, &["p", "q", "r"]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("2 fetched, 0 failed of 2, 1 already in the file"),
+        "{stderr}"
+    );
+    // Every id is in the file now: nothing is fetched again.
+    let second = resume_run(&server.url, &file, &["p", "q", "r"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("0 fetched, 0 failed of 0, 3 already in the file"),
+        "{stderr}"
+    );
+    assert_eq!(server.requests(), 2);
+    assert_eq!(lines_of(&file).len(), 3);
+}
+
+#[test]
 fn ids_from_a_source_without_newlines_keep_memory_flat_and_stay_interruptible() {
     let peak_after = |source: &str| {
         let mut child = trillet()
