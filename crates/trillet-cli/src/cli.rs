@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
 const AFTER_HELP: &str = "\
 Exit status:
@@ -23,8 +24,9 @@ Examples:
 
 /// Fetch Trillet AI call histories.
 ///
-/// Credentials come from --api-key/--workspace-id or TRILLET_API_KEY/TRILLET_WORKSPACE_ID;
-/// --mock runs everything against a built-in mock server instead, with no account.
+/// Credentials come from TRILLET_API_KEY (or --api-key-file) and TRILLET_WORKSPACE_ID
+/// (or --workspace-id); --mock runs everything against a built-in mock server
+/// instead, with no account.
 #[derive(Debug, Parser)]
 #[command(name = "trillet", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
@@ -39,9 +41,18 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// API key (sent as x-api-key; never printed)
-    #[arg(long, env = trillet::ENV_API_KEY, hide_env_values = true, global = true)]
-    pub api_key: Option<String>,
+    /// API key (sent as x-api-key; never printed). On the command line it is
+    /// visible to other users (`ps`) while the command runs: TRILLET_API_KEY or
+    /// --api-key-file is the safe way
+    #[arg(long, env = trillet::ENV_API_KEY, hide_env_values = true, global = true, value_parser = parse_secret)]
+    pub api_key: Option<SecretString>,
+
+    /// Read the API key from the first line of FILE ("-": standard input), so it
+    /// is on no command line; it wins over --api-key and TRILLET_API_KEY
+    // No `conflicts_with = "api_key"`: clap counts a value from the environment as
+    // given, so an exported TRILLET_API_KEY would make the file unusable.
+    #[arg(long, value_name = "FILE|-", global = true)]
+    pub api_key_file: Option<PathBuf>,
 
     /// Workspace id (sent as x-workspace-id)
     #[arg(long, env = trillet::ENV_WORKSPACE_ID, hide_env_values = true, global = true)]
@@ -244,6 +255,11 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(d) if !d.is_zero() => Ok(seconds),
         _ => Err("expected a positive number of seconds that fits a duration".into()),
     }
+}
+
+/// A secret (its Debug output is redacted).
+fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
 }
 
 /// A whole number of at least 1.

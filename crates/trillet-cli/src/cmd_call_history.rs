@@ -14,7 +14,9 @@ use crate::cli::{GetArgs, Global, ListArgs, Output};
 use crate::cmd_spec::OnTheFly;
 use crate::context::{Context, describe, exit_code};
 use crate::ids::Source;
-use crate::output::Writer;
+use crate::outfile::{OutputFile, Sink};
+use crate::output::{Row, Writer};
+use crate::shape::Shape;
 use crate::term::{self, eprint_line, short};
 use crate::{Fatal, exit};
 
@@ -24,31 +26,46 @@ const GRACE: Duration = Duration::from_secs(5);
 
 pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     let single = args.ids.len() == 1 && args.ids_from.is_none();
+    // With --output-file, JSON lines whatever the count (a file of records).
     let format = args
         .output
-        .unwrap_or(if single { Output::Json } else { Output::Jsonl });
+        .unwrap_or(if single && args.output_file.is_none() {
+            Output::Json
+        } else {
+            Output::Jsonl
+        });
     if args.output_file.is_some() && format != Output::Jsonl {
         return Err(Fatal(
             "--output-file writes JSON lines: drop --output or use --output jsonl".into(),
         ));
     }
-    let (sink, done): (Box<dyn Write>, HashSet<String>) = match &args.output_file {
+    if global.api_key_file.as_deref() == Some(Path::new("-"))
+        && args.ids_from.as_deref() == Some(Path::new("-"))
+    {
+        return Err(Fatal(
+            "--api-key-file - and --ids-from - both read standard input: put the key or \
+             the ids in a file (or the key in TRILLET_API_KEY)"
+                .into(),
+        ));
+    }
+    let max_body = global
+        .max_body_bytes
+        .unwrap_or(trillet::DEFAULT_MAX_BODY_BYTES);
+    // `skipped`: the records the file already holds (some answer two ids).
+    let (mut file, done, skipped) = match &args.output_file {
         Some(path) => {
-            let (file, done) = open_output(path, args.resume)?;
-            (Box::new(file), done)
+            let (file, done, records) = OutputFile::open(path, args.resume, max_body)?;
+            (Some(file), done, records)
         }
-        None => (
-            Box::new(std::io::BufWriter::new(crate::term::stdout())),
-            HashSet::new(),
-        ),
+        None => (None, HashSet::new(), 0),
     };
-    let skipped = done.len();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let ids = Source {
         args: args.ids,
         from: args.ids_from,
         done,
         stop: stopped,
+        max_json_line: max_body,
     }
     .stream()
     .await?;
@@ -57,33 +74,46 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
         .drift
         .then(|| OnTheFly::new(trillet_spec::Spec::bundled()?, "CallHistory"))
         .transpose()?;
+    // The model's shape, to check each record without decoding it into a tree of
+    // values (see `shape.rs`); if it cannot be compiled, records are decoded.
+    let shape = Shape::call_history().ok();
 
     let started = Instant::now();
     let progress = progress_bar(global, single);
+    // Only the bytes of each record are held while it waits its turn.
     let mut results = context
         .client
         .call_histories_from(ids)
         .concurrency(global.concurrency)
         .ordered(true)
-        .stream_raw();
+        .stream_json();
+    let sink = match file.take() {
+        Some(file) => Sink::File(file),
+        None => Sink::Stdout(std::io::BufWriter::new(crate::term::stdout())),
+    };
     let mut writer = Writer::new(sink, format).json_array(!single);
     let (mut fetched, mut failed) = (0usize, 0usize);
     let ended = drain(&mut results, Some(stop), |(id, result)| {
         progress.inc(1);
-        match result {
-            Ok(raw) => {
-                let written = writer.record(&id, &raw);
+        let record = result
+            .map_err(|e| describe(&e))
+            .and_then(|body| Record::check(body, shape.as_ref(), writer.is_table(), &id));
+        match record {
+            Ok(record) => {
+                let cells = record.cells.clone();
+                let written = writer
+                    .get_mut()
+                    .note(&id, record.id.as_deref())
+                    .and_then(|()| writer.record(record.json(), cells));
                 fetched += usize::from(written.is_ok());
                 if let Some(drift) = drift.as_mut() {
-                    drift.observe(raw.json());
+                    drift.observe(record.json());
                 }
                 written
             }
-            Err(e) => {
+            Err(why) => {
                 failed += 1;
-                progress.suspend(|| {
-                    eprint_line(&format!("error: {}: {}", short(&id, 64), describe(&e)))
-                });
+                progress.suspend(|| eprint_line(&format!("error: {}: {why}", short(&id, 64))));
                 Ok(())
             }
         }
@@ -91,6 +121,7 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     .await?;
     progress.finish_and_clear();
     let _ = writer.finish();
+    drop(writer);
     if let Some(drift) = drift {
         drift.finish();
     }
@@ -117,63 +148,43 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     })
 }
 
-/// The output file for appending, and the ids whose records it already holds. With
-/// `resume`, a last line cut short (a crash, `kill -9`) is cut off first; without it,
-/// an existing file is refused rather than appended to by accident.
-fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, HashSet<String>), Fatal> {
-    let fail =
-        |what: &str, e: std::io::Error| Fatal(format!("cannot {what} {}: {e}", path.display()));
-    let mut done = HashSet::new();
-    match std::fs::read(path) {
-        Ok(content) if !content.is_empty() && !resume => {
-            return Err(Fatal(format!(
-                "{} already exists: pass --resume to continue it, or choose another file",
-                path.display()
-            )));
+/// One fetched record, checked: its bytes as received (held once, printed from,
+/// then dropped), its `_id`, and its table row when one is printed.
+struct Record {
+    body: bytes::Bytes,
+    id: Option<String>,
+    cells: Option<[String; 7]>,
+}
+
+impl Record {
+    /// Checks `body` against the model: walked with `shape` (nothing built), or,
+    /// for a table row (or without a shape), decoded into the model one record at a
+    /// time. `requested` is the id asked for, shown when the record has no `_id`.
+    fn check(
+        body: bytes::Bytes,
+        shape: Option<&Shape>,
+        table: bool,
+        requested: &str,
+    ) -> Result<Self, String> {
+        if std::str::from_utf8(&body).is_err() {
+            return Err(
+                "the response does not match the spec: at `.`: the body is not UTF-8".into(),
+            );
         }
-        Ok(content) => {
-            let whole = content
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            for (n, line) in content[..whole].split(|&b| b == b'\n').enumerate() {
-                if line.is_empty() {
-                    continue;
-                }
-                let id = serde_json::from_slice::<serde_json::Value>(line)
-                    .ok()
-                    .and_then(|v| v.get("_id")?.as_str().map(str::to_owned))
-                    .ok_or_else(|| {
-                        Fatal(format!(
-                            "{} line {}: not a record with an `_id`; not resuming",
-                            path.display(),
-                            n + 1
-                        ))
-                    })?;
-                done.insert(id);
+        let (id, cells) = match shape {
+            Some(shape) if !table => (shape.check(&body).map_err(|m| m.to_string())?, None),
+            _ => {
+                let call = trillet::decode_call_history(&body).map_err(|e| describe(&e))?;
+                (call.id.clone(), table.then(|| call.cells(requested)))
             }
-            if whole < content.len() {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| fail("repair", e))?;
-                file.set_len(whole as u64).map_err(|e| fail("repair", e))?;
-                eprint_line(&format!(
-                    "trillet: {}: removed a last line cut short ({} bytes)",
-                    path.display(),
-                    content.len() - whole
-                ));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(fail("read", e)),
+        };
+        Ok(Self { body, id, cells })
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| fail("open", e))?;
-    Ok((file, done))
+
+    /// The record's JSON (checked to be UTF-8 in [`check`](Self::check)).
+    fn json(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap_or_default()
+    }
 }
 
 /// `trillet call-history list`: streams items as pages arrive.
@@ -240,7 +251,8 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
                 let id = raw.record().id.as_deref().unwrap_or_default();
                 writeln!(stdout, "{id}").and_then(|()| stdout.flush())
             } else {
-                writer.record("-", &raw)?;
+                let cells = writer.is_table().then(|| raw.cells("-"));
+                writer.record(raw.json(), cells)?;
                 let text = std::mem::take(writer.buffer());
                 stdout.write_all(&text).and_then(|()| stdout.flush())
             }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use secrecy::ExposeSecret;
 use trillet_mock::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, MOCK_API_KEY, MOCK_WORKSPACE_ID,
     MockConfig, MockServer,
@@ -47,12 +48,13 @@ fn seconds(text: &str) -> Result<f64, String> {
 }
 
 pub async fn serve(global: &Global, args: ServeArgs) -> Result<u8, Fatal> {
-    let enforced = global.api_key.is_some() || global.workspace_id.is_some();
+    let api_key = crate::context::api_key(global)?;
+    let enforced = api_key.is_some() || global.workspace_id.is_some();
     let config = MockConfig {
         rate_limit_per_minute: global.rate_limit.or(Some(60)).filter(|&n| n > 0),
         chaos: args.chaos,
         seed: args.seed,
-        api_key: global.api_key.clone(),
+        api_key: api_key.map(|key| key.expose_secret().to_owned()),
         workspace_id: global.workspace_id.clone(),
         max_connections: args.limits.max_connections,
         header_read_timeout: Duration::from_secs_f64(args.limits.header_timeout),

@@ -2,7 +2,11 @@
 //! once, from the global options; the command files only use it. The library's own
 //! checks and names are used here, with the flag a CLI user can reach added to them.
 
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
 
 use trillet::{
     Client, ClientBuilder, ConfigError, ENV_API_KEY, ENV_BASE_URL, ENV_WORKSPACE_ID, RateLimit,
@@ -61,12 +65,16 @@ async fn start_mock(global: &Global) -> Result<MockServer, Fatal> {
 }
 
 fn build_client(global: &Global, mock: Option<&MockServer>) -> Result<Client, Fatal> {
+    let key = match mock {
+        None => api_key(global)?,
+        Some(_) => None,
+    };
     // The flags already hold the environment's values (clap reads the same names).
     let lookup = |name: &str| match (mock, name) {
         (Some(_), ENV_API_KEY) => Some(MOCK_API_KEY.to_owned()),
         (Some(_), ENV_WORKSPACE_ID) => Some(MOCK_WORKSPACE_ID.to_owned()),
         (Some(server), ENV_BASE_URL) => Some(server.url()),
-        (None, ENV_API_KEY) => global.api_key.clone(),
+        (None, ENV_API_KEY) => key.as_ref().map(|k| k.expose_secret().to_owned()),
         (None, ENV_WORKSPACE_ID) => global.workspace_id.clone(),
         (None, ENV_BASE_URL) => global.base_url.clone(),
         _ => None,
@@ -77,6 +85,11 @@ fn build_client(global: &Global, mock: Option<&MockServer>) -> Result<Client, Fa
                 "--api-key"
             } else {
                 "--workspace-id"
+            };
+            let flag = if name == ENV_API_KEY {
+                "--api-key-file"
+            } else {
+                flag
             };
             Fatal(format!(
                 "{name} is not set: export it or pass {flag} (or try --mock)"
@@ -105,6 +118,71 @@ fn build_client(global: &Global, mock: Option<&MockServer>) -> Result<Client, Fa
 /// The longest error chain shown: the chain can quote a URL (a transport error's
 /// source names it), and a URL can be as long as the parameters given.
 const MAX_DESCRIBED: usize = 500;
+
+/// The API key given: from `--api-key-file` (read now), else `--api-key` or
+/// TRILLET_API_KEY.
+pub fn api_key(global: &Global) -> Result<Option<SecretString>, Fatal> {
+    match &global.api_key_file {
+        Some(path) => read_key_file(path).map(Some),
+        None => Ok(global.api_key.clone()),
+    }
+}
+
+/// The API key on the first line of `path` ("-": standard input), without its
+/// line end and surrounding blanks. Only that line is read, and at most
+/// [`MAX_KEY_LINE`] bytes of it, so a pipe (`<(pass show trillet)`) works and a
+/// device cannot make it read for ever. No message shows any of the content.
+fn read_key_file(path: &Path) -> Result<SecretString, Fatal> {
+    let name = if path == Path::new("-") {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let mut line = Vec::new();
+    let limit = MAX_KEY_LINE as u64 + 1;
+    let read = if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_until(b'\n', &mut line)
+    } else {
+        std::fs::File::open(path)
+            .and_then(|file| BufReader::new(file.take(limit)).read_until(b'\n', &mut line))
+    };
+    read.map_err(|e| {
+        Fatal(format!(
+            "cannot read the API key from {name}: {e} (--api-key-file)"
+        ))
+    })?;
+    if line.len() > MAX_KEY_LINE {
+        return Err(Fatal(format!(
+            "{name}: the first line is longer than {MAX_KEY_LINE} bytes: not an API key file \
+             (--api-key-file wants a file holding the key on its first line)"
+        )));
+    }
+    // Trimmed in place, so no copy of the key is left behind unzeroed.
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    line.truncate(end);
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    line.drain(..start);
+    if line.is_empty() {
+        return Err(Fatal(format!(
+            "{name} holds no API key (its first line is empty): put the key on it"
+        )));
+    }
+    let key = String::from_utf8(line)
+        .map_err(|_| Fatal(format!("{name}: the API key is not UTF-8 text")))?;
+    Ok(SecretString::from(key))
+}
+
+/// The longest first line of an `--api-key-file`.
+const MAX_KEY_LINE: usize = 4096;
 
 /// An error of the library as a CLI user reads it: the chain down to its root cause
 /// on one line (cut to [`MAX_DESCRIBED`] characters), with the flag that changes

@@ -8,7 +8,9 @@ mod cmd_mock;
 mod cmd_spec;
 mod context;
 mod ids;
+mod outfile;
 mod output;
+mod shape;
 mod term;
 
 use std::io::IsTerminal;

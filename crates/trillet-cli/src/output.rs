@@ -52,34 +52,53 @@ impl<W: Write> Writer<W> {
         self.out.flush()
     }
 
+    /// The writer written to.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// Whether rows need the record's cells ([`record`](Self::record) takes them).
+    pub fn is_table(&self) -> bool {
+        self.format == Output::Table
+    }
+
     /// Writes one record and flushes, so a pipe sees each record as it arrives.
-    pub fn record<T>(&mut self, id: &str, raw: &Raw<T>) -> std::io::Result<()>
-    where
-        Raw<T>: Row,
-    {
+    /// `json` is the record exactly as received; `cells` its table row (only
+    /// needed for `table`, see [`is_table`](Self::is_table)).
+    ///
+    /// A JSON line goes out in one `write` with its newline, so a reader of the
+    /// file (or a crash) never sees a record without its end.
+    pub fn record(&mut self, json: &str, cells: Option<[String; 7]>) -> std::io::Result<()> {
         match self.format {
             // jsonxf re-indents without parsing numbers: serde_json would turn `0.10`
             // into `0.1` (its arbitrary_precision feature would change number handling
             // for the whole workspace), and a Value would reorder keys.
             Output::Json if self.array => {
-                let pretty = jsonxf::pretty_print(raw.json()).map_err(std::io::Error::other)?;
+                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
                 let open = if self.written == 0 { "[\n" } else { ",\n" };
                 let indented = pretty.trim_end().replace('\n', "\n  ");
                 write!(self.out, "{open}  {indented}")?;
             }
             Output::Json => {
-                let pretty = jsonxf::pretty_print(raw.json()).map_err(std::io::Error::other)?;
+                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
                 writeln!(self.out, "{}", pretty.trim_end())?;
             }
             Output::Jsonl => {
-                let compact = jsonxf::minimize(raw.json()).map_err(std::io::Error::other)?;
-                writeln!(self.out, "{}", compact.trim_end())?;
+                // The minimized text is never longer than the input: one allocation.
+                let mut line = Vec::with_capacity(json.len() + 1);
+                jsonxf::Formatter::minimizer().format_buf(json.as_bytes(), &mut line)?;
+                while line.last().is_some_and(u8::is_ascii_whitespace) {
+                    line.pop();
+                }
+                line.push(b'\n');
+                self.out.write_all(&line)?;
             }
             Output::Table => {
                 if self.written == 0 {
                     writeln!(self.out, "{}", table_row(&HEADER.map(str::to_owned)))?;
                 }
-                writeln!(self.out, "{}", table_row(&raw.cells(id)))?;
+                let cells = cells.ok_or_else(|| std::io::Error::other("a row without cells"))?;
+                writeln!(self.out, "{}", table_row(&cells))?;
             }
         }
         self.written += 1;
@@ -105,7 +124,7 @@ fn table_row(cells: &[String; 7]) -> String {
     let mut line = String::new();
     for (i, (cell, width)) in cells.iter().zip(WIDTHS).enumerate() {
         // Cells hold server text: escaped, so it cannot drive the terminal.
-        let cell = cut(&crate::term::safe(cell), width);
+        let cell = crate::term::short(&crate::term::safe(cell), width).into_owned();
         if i + 1 == cells.len() {
             line.push_str(&cell);
         } else {
@@ -121,17 +140,16 @@ pub trait Row {
     fn cells(&self, id: &str) -> [String; 7];
 }
 
-impl Row for Raw<CallHistory> {
+impl Row for CallHistory {
     fn cells(&self, id: &str) -> [String; 7] {
-        let call = self.record();
         cells(
-            call,
-            call.id.as_deref().unwrap_or(id),
+            self,
+            self.id.as_deref().unwrap_or(id),
             [
-                call.direction.as_ref().map(ToString::to_string),
-                call.status.as_ref().map(ToString::to_string),
+                self.direction.as_ref().map(ToString::to_string),
+                self.status.as_ref().map(ToString::to_string),
             ],
-            call.summary.as_deref(),
+            self.summary.as_deref(),
         )
     }
 }
@@ -179,26 +197,36 @@ fn cells(
     ]
 }
 
-/// At most `width` characters, marking a cut with `…`.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else {
-        let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
-        s.push('…');
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn cells_are_cut_to_their_width_with_a_mark() {
-        assert_eq!(cut("abcdef", 4), "abc…");
-        assert_eq!(cut("abc", 4), "abc");
-        assert_eq!(cut("ééééé", 3), "éé…");
+        let row = table_row(&["a", "b", "c", "d", "e", "f", &"é".repeat(41)].map(str::to_owned));
+        assert!(row.ends_with(&format!("{}…", "é".repeat(39))), "{row}");
+    }
+
+    /// Counts the `write` calls it is given.
+    struct Counting(Vec<Vec<u8>>);
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_json_line_is_minimized_and_written_with_its_newline_in_one_call() {
+        let mut writer = Writer::new(Counting(Vec::new()), Output::Jsonl);
+        writer
+            .record("{ \"_id\": \"a b\",\n \"n\": 0.10 }\n", None)
+            .unwrap();
+        assert_eq!(writer.out.0, [b"{\"_id\":\"a b\",\"n\":0.10}\n".to_vec()]);
     }
 
     #[test]

@@ -133,7 +133,7 @@ fn a_missing_credential_exits_2_naming_the_variable() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stderr_of(&output),
-        "error: TRILLET_API_KEY is not set: export it or pass --api-key (or try --mock)\n"
+        "error: TRILLET_API_KEY is not set: export it or pass --api-key-file (or try --mock)\n"
     );
     let output = trillet()
         .args(["call-history", "get", "x"])
@@ -380,4 +380,17 @@ fn json_to_a_terminal_escapes_c1_and_bidi_and_stays_the_same_json_in_a_pipe_it_i
             "{piped:?}"
         );
     }
+}
+
+#[test]
+fn help_offers_a_key_file_and_warns_that_a_key_on_the_command_line_is_visible() {
+    let output = trillet().arg("--help").output().unwrap();
+    let help = stdout_of(&output);
+    assert!(help.contains("--api-key-file <FILE|->"), "{help}");
+    // The text as one line: clap wraps it to the terminal's width.
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("visible to other users (`ps`) while the command runs: TRILLET_API_KEY or --api-key-file is the safe way"),
+        "{help}"
+    );
 }

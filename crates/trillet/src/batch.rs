@@ -2,6 +2,7 @@
 //! limit whose permits are taken in input order, so ordered results stream out at
 //! the configured rate instead of in bursts. Nothing is collected.
 
+use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
 use trillet_api::types::CallHistory;
 
@@ -56,6 +57,31 @@ impl Batch {
         self.run(true)
     }
 
+    /// Each record's body exactly as the server sent it, not decoded: for tools
+    /// that pass records through and read only what they need from them. Nothing
+    /// but the bytes is held per record, so a large record costs about its size
+    /// (the typed model keeps free-form parts as `serde_json` values, which can cost
+    /// many times the text they came from). Every error is the one
+    /// [`stream_raw`](Self::stream_raw) gives, except that the body is not checked
+    /// against the model: any 2xx body is returned.
+    pub fn stream_json(self) -> BoxStream<'static, (String, Result<Bytes, Error>)> {
+        let Self {
+            client,
+            ids,
+            concurrency,
+            ordered,
+        } = self;
+        let requests = in_order(client, ids).map(|(client, id)| async move {
+            let result = client.call_history_body_prepaid(&id).await;
+            (id, result)
+        });
+        if ordered {
+            requests.buffered(concurrency).boxed()
+        } else {
+            requests.buffer_unordered(concurrency).boxed()
+        }
+    }
+
     fn run(self, keep_body: bool) -> BoxStream<'static, (String, Result<RawCallHistory, Error>)> {
         let Self {
             client,
@@ -63,28 +89,30 @@ impl Batch {
             concurrency,
             ordered,
         } = self;
-        let permits = client.clone();
-        // One id at a time takes its first permit, in input order, and only when a
-        // request slot is free; the request itself then skips that permit.
-        let requests = ids
-            .then(move |id: String| {
-                let client = permits.clone();
-                async move {
-                    client.permit().await;
-                    id
-                }
-            })
-            .map(move |id: String| {
-                let client = client.clone();
-                async move {
-                    let result = client.call_history_prepaid(&id, keep_body).await;
-                    (id, result)
-                }
-            });
+        let requests = in_order(client, ids).map(move |(client, id)| async move {
+            let result = client.call_history_prepaid(&id, keep_body).await;
+            (id, result)
+        });
         if ordered {
             requests.buffered(concurrency).boxed()
         } else {
             requests.buffer_unordered(concurrency).boxed()
         }
     }
+}
+
+/// The ids, each with a client, once it holds the first rate-limit permit for it:
+/// one id at a time takes its permit, in input order, and only when a request slot
+/// is free; the request itself then skips that permit.
+fn in_order(
+    client: Client,
+    ids: BoxStream<'static, String>,
+) -> impl futures_util::Stream<Item = (Client, String)> + Send + 'static {
+    ids.then(move |id: String| {
+        let client = client.clone();
+        async move {
+            client.permit().await;
+            (client, id)
+        }
+    })
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use bytes::Bytes;
+use reqwest::Method;
 use trillet_api::types::CallHistory;
 
 use crate::batch::Batch;
@@ -16,8 +17,13 @@ use crate::operation::{OperationRequest, RawResponse};
 use crate::rate_limit::{Limiter, Pause};
 use crate::request::{Hook, Policy, decode_json};
 
-/// The longest id accepted: real ids are 24 hex digits.
-const MAX_ID_LEN: usize = 1024;
+/// The longest call-history id sent, in bytes (real ids are 24 hex digits); a
+/// longer one is refused before any request ([`Error::InvalidId`]).
+pub const MAX_ID_LEN: usize = 1024;
+
+/// The path of `get_call_history`, as the generated client sends it (the CLI's
+/// tests against the spec-driven mock check that the two agree).
+const GET_CALL_HISTORY_PATH: &str = "/v2/api/call-history/{callHistoryId}";
 
 /// What a client and its clones share: one generated client (with its connection
 /// pool and this client's transport) and the policy.
@@ -261,7 +267,7 @@ impl Client {
         let prepared = request.prepare(&self.shared.base_url)?;
         self.shared
             .policy
-            .send_prepared(&self.shared.http, &prepared)
+            .send_prepared(&self.shared.http, &prepared, false)
             .await
     }
 
@@ -300,6 +306,24 @@ impl Client {
         } else {
             Ok(Raw::unchecked(reply.value, Bytes::new()))
         }
+    }
+
+    /// The exact body of one record whose first rate-limit permit the caller
+    /// already holds, not decoded: the same request, policy and errors as
+    /// [`call_history_prepaid`](Self::call_history_prepaid), without the typed
+    /// model (whose free-form maps can cost many times the body's size).
+    pub(crate) async fn call_history_body_prepaid(&self, id: &str) -> Result<Bytes, Error> {
+        check_id(id)?;
+        let request = OperationRequest::new(Method::GET, GET_CALL_HISTORY_PATH)
+            .operation_id("get_call_history")
+            .path_param("callHistoryId", id);
+        let prepared = request.prepare(&self.shared.base_url)?;
+        let response = self
+            .shared
+            .policy
+            .send_prepared(&self.shared.http, &prepared, true)
+            .await?;
+        Ok(response.into_body())
     }
 
     /// Waits for one rate-limit permit of this client.

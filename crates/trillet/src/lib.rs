@@ -62,7 +62,7 @@ mod retry;
 mod timeouts;
 
 pub use batch::Batch;
-pub use client::{Client, Raw, RawCallHistory, decode_call_history};
+pub use client::{Client, MAX_ID_LEN, Raw, RawCallHistory, decode_call_history};
 pub use config::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, ENV_API_KEY, ENV_BASE_URL,
     ENV_WORKSPACE_ID,

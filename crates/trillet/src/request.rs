@@ -622,11 +622,13 @@ impl Policy {
     /// Sends a request described at run time with the whole policy, as
     /// [`Policy::send`] sends a generated operation: one attempt is one
     /// [`dispatch`], and what the hook would report (a fault, an error status)
-    /// is reported the same way.
+    /// is reported the same way. With `prepaid`, the caller already holds the
+    /// first attempt's rate-limit permit, as for [`Policy::send`].
     pub(crate) async fn send_prepared(
         &self,
         client: &reqwest::Client,
         prepared: &Prepared,
+        prepaid: bool,
     ) -> Result<RawResponse, Error> {
         let attempt = || async {
             use trillet_api::Error as Gen;
@@ -653,7 +655,7 @@ impl Policy {
                 HeaderMap::new(),
             ))
         };
-        let reply = self.send(true, false, attempt).await?;
+        let reply = self.send(true, prepaid, attempt).await?;
         let Head { status, headers } = reply.value;
         Ok(RawResponse::new(status, headers, reply.body))
     }

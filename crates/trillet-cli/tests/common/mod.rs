@@ -137,3 +137,59 @@ pub fn on_a_terminal(
     }
     (lf, text, status)
 }
+
+/// The peak resident set of a live process in KiB (`VmHWM` in `/proc/<pid>/status`,
+/// Linux): the kernel's high-water mark, which only grows.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Waits for `child` to exit, reading its peak resident set every few milliseconds
+/// meanwhile; kills it and returns `None` for the status if it runs past `limit`.
+pub fn wait_with_peak(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> (Option<std::process::ExitStatus>, u64) {
+    let started = std::time::Instant::now();
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = peak_rss_kib(child.id()) {
+            peak = peak.max(kib);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return (Some(status), peak);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Waits at most `limit` for `child` to exit; kills it and returns `None` past that.
+pub fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    wait_with_peak(child, limit).0
+}
+
+/// The path of an HTTP request head (`GET /a/b HTTP/1.1` gives `/a/b`).
+pub fn request_path(head: &[u8]) -> String {
+    let line = String::from_utf8_lossy(head);
+    line.split_whitespace().nth(1).unwrap_or("").to_owned()
+}
+
+/// A header's value in an HTTP request head (name matched case-insensitively).
+pub fn request_header(head: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(head).lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
