@@ -81,8 +81,26 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
             }
             Err(e) => {
                 failed += 1;
+                // A body the spec does not allow is still what the server sent:
+                // written as it came (a recording must hold every body) and
+                // analysed, and the id still counts as failed.
+                let body = e.body().and_then(|b| std::str::from_utf8(b).ok());
+                let kept = match body {
+                    Some(json) => {
+                        if let Some(drift) = drift.as_mut() {
+                            drift.observe(json);
+                        }
+                        writer.unchecked(json)?
+                    }
+                    None => false,
+                };
+                let note = if kept { " (written as received)" } else { "" };
                 progress.suspend(|| {
-                    eprint_line(&format!("error: {}: {}", short(&id, 64), describe(&e)))
+                    eprint_line(&format!(
+                        "error: {}: {}{note}",
+                        short(&id, 64),
+                        describe(&e)
+                    ))
                 });
                 Ok(())
             }
@@ -246,6 +264,23 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
             }
         }
         Err(e) => {
+            // A page the spec does not allow is still what the server sent: its
+            // items are written as they came and analysed; the listing still fails.
+            let items = e
+                .body()
+                .and_then(|b| serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(b).ok());
+            if let Some(drift) = drift.as_mut()
+                && let Some(json) = e.body().and_then(|b| std::str::from_utf8(b).ok())
+            {
+                drift.observe(json);
+            }
+            if !args.ids_only {
+                for item in items.into_iter().flatten() {
+                    writer.unchecked(item.get())?;
+                }
+                let text = std::mem::take(writer.buffer());
+                stdout.write_all(&text).and_then(|()| stdout.flush())?;
+            }
             failure = Some(e);
             Ok(())
         }

@@ -58,32 +58,51 @@ impl<W: Write> Writer<W> {
         Raw<T>: Row,
     {
         match self.format {
-            // jsonxf re-indents without parsing numbers: serde_json would turn `0.10`
-            // into `0.1` (its arbitrary_precision feature would change number handling
-            // for the whole workspace), and a Value would reorder keys.
-            Output::Json if self.array => {
-                let pretty = jsonxf::pretty_print(raw.json()).map_err(std::io::Error::other)?;
-                let open = if self.written == 0 { "[\n" } else { ",\n" };
-                let indented = pretty.trim_end().replace('\n', "\n  ");
-                write!(self.out, "{open}  {indented}")?;
-            }
-            Output::Json => {
-                let pretty = jsonxf::pretty_print(raw.json()).map_err(std::io::Error::other)?;
-                writeln!(self.out, "{}", pretty.trim_end())?;
-            }
-            Output::Jsonl => {
-                let compact = jsonxf::minimize(raw.json()).map_err(std::io::Error::other)?;
-                writeln!(self.out, "{}", compact.trim_end())?;
-            }
             Output::Table => {
                 if self.written == 0 {
                     writeln!(self.out, "{}", table_row(&HEADER.map(str::to_owned)))?;
                 }
                 writeln!(self.out, "{}", table_row(&raw.cells(id)))?;
             }
+            _ => self.json(raw.json())?,
         }
         self.written += 1;
         self.out.flush()
+    }
+
+    /// Writes a body the server sent that is JSON but not a record the spec allows,
+    /// as it came, so that a recording holds every body (`trillet spec drift` reads
+    /// it); `false` when the format cannot hold it (a table) or it is not JSON.
+    pub fn unchecked(&mut self, json: &str) -> std::io::Result<bool> {
+        if self.format == Output::Table || !jsonxf::minimize(json).is_ok_and(|c| !c.is_empty()) {
+            return Ok(false);
+        }
+        self.json(json)?;
+        self.written += 1;
+        self.out.flush()?;
+        Ok(true)
+    }
+
+    fn json(&mut self, json: &str) -> std::io::Result<()> {
+        match self.format {
+            // jsonxf re-indents without parsing numbers: serde_json would turn `0.10`
+            // into `0.1` (its arbitrary_precision feature would change number handling
+            // for the whole workspace), and a Value would reorder keys.
+            Output::Json if self.array => {
+                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
+                let open = if self.written == 0 { "[\n" } else { ",\n" };
+                let indented = pretty.trim_end().replace('\n', "\n  ");
+                write!(self.out, "{open}  {indented}")
+            }
+            Output::Json => {
+                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
+                writeln!(self.out, "{}", pretty.trim_end())
+            }
+            _ => {
+                let compact = jsonxf::minimize(json).map_err(std::io::Error::other)?;
+                writeln!(self.out, "{}", compact.trim_end())
+            }
+        }
     }
 }
 
