@@ -82,15 +82,16 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
             Err(e) => {
                 failed += 1;
                 // A body the spec does not allow is still what the server sent:
-                // written as it came (a recording must hold every body) and
-                // analysed, and the id still counts as failed.
+                // analysed, and written as it came when it is a record (an
+                // object: a recording must hold every record, and `--resume`
+                // reads records back), and the id still counts as failed.
                 let body = e.body().and_then(|b| std::str::from_utf8(b).ok());
                 let kept = match body {
                     Some(json) => {
                         if let Some(drift) = drift.as_mut() {
                             drift.observe(json);
                         }
-                        writer.unchecked(json)?
+                        json.trim_start().starts_with('{') && writer.unchecked(json)?
                     }
                     None => false,
                 };

@@ -851,3 +851,52 @@ fn fifteen_known_deviations_are_found_from_a_har_file() {
     assert_eq!(missing(&found), Vec::<String>::new());
     assert_eq!(false_reports, Vec::<String>::new());
 }
+
+#[test]
+fn a_record_that_does_not_decode_is_written_as_received_and_the_file_still_resumes() {
+    let url = serve_deviations();
+    let file =
+        std::env::temp_dir().join(format!("trillet-drift-{}-resume.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    // rec-006 carries startTime as a string, rec-008 createdAt "yesterday".
+    let run = |resume: bool| {
+        let mut cmd = against(&url);
+        cmd.args([
+            "call-history",
+            "get",
+            "rec-000",
+            "rec-006",
+            "rec-008",
+            "--output-file",
+        ])
+        .arg(&file);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd.output().unwrap()
+    };
+    let first = run(false);
+    let written = std::fs::read_to_string(&file).unwrap_or_default();
+    let second = run(true);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let err = stderr(&first);
+    assert!(
+        err.contains("error: rec-006: the response does not match the spec: at `startTime`")
+            && err.contains("(written as received)"),
+        "{err}"
+    );
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 3, "{written}");
+    assert_eq!(
+        serde_json::from_str::<Value>(lines[1]).unwrap(),
+        deviations::record(6),
+        "written as the server sent it"
+    );
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("3 already in the file"),
+        "{}",
+        stderr(&second)
+    );
+}

@@ -699,6 +699,7 @@ fn violations_get_a_loosening_change_only_when_asked() {
     let records = [
         json!({"_id": "1", "startTime": "1737062900", "summary": null, "createdAt": "yesterday"}),
         json!({"_id": "2", "startTime": 1.5, "summary": "s", "createdAt": "2025-01-01T10:00:00Z"}),
+        json!({"_id": "3", "status": 7}),
     ];
     for record in &records {
         drift.observe(record);
@@ -736,6 +737,11 @@ fn violations_get_a_loosening_change_only_when_asked() {
             .unwrap()
             .kind,
         PatchKind::Remove
+    );
+    // No alternative of the open set takes a number: one more does.
+    assert_eq!(
+        at("/components/schemas/CallStatus/anyOf/-").unwrap().value,
+        json!({"type": "number"})
     );
     let patch = suggestion.to_json_patch();
     assert!(
