@@ -14,7 +14,7 @@ use crate::cli::{GetArgs, Global, ListArgs, Output};
 use crate::cmd_spec::OnTheFly;
 use crate::context::{Context, describe, exit_code};
 use crate::ids::Source;
-use crate::outfile::{OutputFile, Sink};
+use crate::outfile::{OutputFile, Sink, record_id};
 use crate::output::{Row, Writer};
 use crate::shape::Shape;
 use crate::term::{self, eprint_line, short};
@@ -95,10 +95,11 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
     let (mut fetched, mut failed) = (0usize, 0usize);
     let ended = drain(&mut results, Some(stop), |(id, result)| {
         progress.inc(1);
-        let record = result
-            .map_err(|e| describe(&e))
-            .and_then(|body| Record::check(body, shape.as_ref(), writer.is_table(), &id));
-        match record {
+        let checked = result.map_err(|e| (describe(&e), None)).and_then(|body| {
+            Record::check(body.clone(), shape.as_ref(), writer.is_table(), &id)
+                .map_err(|why| (why, Some(body)))
+        });
+        match checked {
             Ok(record) => {
                 let cells = record.cells.clone();
                 let written = writer
@@ -111,9 +112,31 @@ pub async fn get(global: &Global, args: GetArgs) -> Result<u8, Fatal> {
                 }
                 written
             }
-            Err(why) => {
+            Err((why, body)) => {
                 failed += 1;
-                progress.suspend(|| eprint_line(&format!("error: {}: {why}", short(&id, 64))));
+                // A body the spec does not allow is still what the server sent:
+                // analysed, and written as it came when it is a record (a JSON
+                // object: a recording must hold every record, and `--resume`
+                // reads records back, with the note of the id asked for), and the
+                // id still counts as failed.
+                let json = body.as_deref().and_then(|b| std::str::from_utf8(b).ok());
+                let mut kept = false;
+                if let Some(json) = json {
+                    if let Some(drift) = drift.as_mut() {
+                        drift.observe(json);
+                    }
+                    let object = json.trim_start().starts_with('{')
+                        && serde_json::from_str::<&serde_json::value::RawValue>(json).is_ok();
+                    if object && !writer.is_table() {
+                        writer
+                            .get_mut()
+                            .note(&id, record_id(json.as_bytes()).as_deref())?;
+                        kept = writer.unchecked(json)?;
+                    }
+                }
+                let note = if kept { " (written as received)" } else { "" };
+                progress
+                    .suspend(|| eprint_line(&format!("error: {}: {why}{note}", short(&id, 64))));
                 Ok(())
             }
         }
@@ -258,6 +281,23 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<u8, Fatal> {
             }
         }
         Err(e) => {
+            // A page the spec does not allow is still what the server sent: its
+            // items are written as they came and analysed; the listing still fails.
+            let items = e
+                .body()
+                .and_then(|b| serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(b).ok());
+            if let Some(drift) = drift.as_mut()
+                && let Some(json) = e.body().and_then(|b| std::str::from_utf8(b).ok())
+            {
+                drift.observe(json);
+            }
+            if !args.ids_only {
+                for item in items.into_iter().flatten() {
+                    writer.unchecked(item.get())?;
+                }
+                let text = std::mem::take(writer.buffer());
+                stdout.write_all(&text).and_then(|()| stdout.flush())?;
+            }
             failure = Some(e);
             Ok(())
         }

@@ -3,19 +3,26 @@
 //! `trillet_spec::drift`; this file reads the inputs and prints the report.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use trillet_spec::Spec;
-use trillet_spec::drift::{BackgroundAnalyzer, DriftAnalyzer, DriftReport, render};
+use trillet_spec::drift::{BackgroundAnalyzer, DriftAnalyzer, DriftReport, SuggestOptions, render};
 
 use crate::term::{self, eprint_line};
 use crate::{Fatal, exit};
 
 const DRIFT_HELP: &str = "\
+Input: JSON lines or JSON documents (records, or raw bodies such as list pages),
+or HAR files (a name ending in .har): each response body of an operation of the
+spec, checked against the schema it documents for the status. A record that is
+JSON but cannot be analysed (a number beyond 64-bit floats such as 1e400, nesting
+deeper than 128 levels) is reported as unreadable with its line, and the rest is
+analysed.
+
 Exit status:
   0    nothing drifts: the spec describes every record
-  1    something drifts (printed)
+  1    something drifts (printed), a record violates the spec or is unreadable
   2    usage error: unknown schema, unreadable file, input that is not JSON
 
 Examples:
@@ -23,6 +30,7 @@ Examples:
   trillet spec drift calls.jsonl
   trillet spec drift --format markdown calls.jsonl > drift.md
   trillet spec drift --suggest --write-spec /tmp/trillet.yaml calls.jsonl
+  trillet spec drift --suggest --suggest-violations session.har
   cargo xtask spec-diff --base spec/trillet.yaml --head /tmp/trillet.yaml";
 
 #[derive(Debug, Subcommand)]
@@ -37,7 +45,8 @@ pub enum SpecCommand {
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     /// Files of records as `call-history get` and `list` print them (JSON lines, or
-    /// one JSON document; records or raw bodies); "-" or none: standard input
+    /// one JSON document; records or raw bodies), or HAR files (*.har); "-" or
+    /// none: standard input
     #[arg(value_name = "FILE|-")]
     pub files: Vec<PathBuf>,
 
@@ -56,8 +65,16 @@ pub struct DriftArgs {
     #[arg(long)]
     pub suggest: bool,
 
+    /// With --suggest: also suggest the changes that would make the spec accept
+    /// what violated it (a wider type, nullable, no format, a required property
+    /// made optional, a value added to a closed set), each marked as loosening,
+    /// for review
+    #[arg(long, requires = "suggest")]
+    pub suggest_violations: bool,
+
     /// With --suggest: also write the spec with the change applied to this file
-    /// (YAML; comments of the original are not kept), for `cargo xtask spec-diff`
+    /// (YAML; comments of the original are not kept; written to a temporary file
+    /// beside it, then renamed over it), for `cargo xtask spec-diff`
     #[arg(long, value_name = "FILE", requires = "suggest")]
     pub write_spec: Option<PathBuf>,
 
@@ -104,23 +121,32 @@ fn drift(args: DriftArgs) -> Result<u8, Fatal> {
     };
     for file in files {
         let label = file.display().to_string();
+        let shown = term::short(&label, 200);
         let read = if file.as_os_str() == "-" {
-            analyzer.observe_reader(std::io::stdin().lock())
+            analyzer
+                .observe_input(std::io::stdin().lock(), "")
+                .map(drop)
         } else {
             let opened = std::fs::File::open(file)
                 .map_err(|e| Fatal(format!("cannot read {label}: {e}")))?;
-            analyzer.observe_reader(opened)
+            let har = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("har"));
+            if har {
+                analyzer.observe_har(opened, &shown).map(drop)
+            } else {
+                analyzer.observe_input(opened, &shown).map(drop)
+            }
         };
-        read.map_err(|e| Fatal(format!("{}: {e}", term::short(&label, 200))))?;
+        read.map_err(|e| Fatal(format!("{shown}: {e}")))?;
     }
     let report = analyzer.report();
     let out = if args.suggest {
-        let suggestion = report.suggestion();
+        let options = SuggestOptions::new().violations(args.suggest_violations);
+        let suggestion = report.suggest(&options);
         if let Some(path) = &args.write_spec {
             let patched = suggestion.apply(spec.document())?;
-            let yaml = serde_norway::to_string(&patched)?;
-            std::fs::write(path, yaml)
-                .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+            write_spec(path, &render::spec_yaml(&patched)?)?;
         }
         match args.format {
             DriftFormat::Text => render::suggestion_text(&suggestion),
@@ -150,6 +176,27 @@ fn drift(args: DriftArgs) -> Result<u8, Fatal> {
         Err(e) => return Err(Fatal(format!("cannot write the output: {e}"))),
     }
     Ok(status(&report))
+}
+
+/// Writes `yaml` to a temporary file in `path`'s directory, then renames it over
+/// `path`: a reader (or a failed write) never sees half a spec, and a file linked
+/// elsewhere is replaced rather than changed in place.
+fn write_spec(path: &Path, yaml: &str) -> Result<(), Fatal> {
+    let fail = |e: std::io::Error| Fatal(format!("cannot write {}: {e}", path.display()));
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".trillet-spec-")
+        .suffix(".yaml.tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    file.write_all(yaml.as_bytes())
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(fail)?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
 }
 
 fn pretty(value: &serde_json::Value) -> String {

@@ -58,6 +58,15 @@ struct IdOnly<'a> {
     id: Option<&'a serde_json::value::RawValue>,
 }
 
+/// The top-level `_id` of a JSON record, when it is a string: what
+/// [`OutputFile::open`] reads back from each line on resume.
+pub fn record_id(json: &[u8]) -> Option<String> {
+    serde_json::from_slice::<IdOnly>(json)
+        .ok()?
+        .id
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+}
+
 impl OutputFile {
     /// Opens `path` for appending and locks it; with `resume`, returns the ids
     /// whose records it already holds (their `_id`s and the ids asked for that the
@@ -350,15 +359,12 @@ fn read_records(file: &File, path: &Path, max_line: usize) -> Result<Held, Fatal
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record = serde_json::from_slice::<IdOnly>(&line).map_err(|_| {
-            Fatal(format!(
+        if serde_json::from_slice::<IdOnly>(&line).is_err() {
+            return Err(Fatal(format!(
                 "{name} line {n}: not a JSON record; not resuming (is it the right file?)"
-            ))
-        })?;
-        match record
-            .id
-            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
-        {
+            )));
+        }
+        match record_id(&line) {
             Some(id) => {
                 held.ids.insert(id);
             }

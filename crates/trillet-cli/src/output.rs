@@ -70,29 +70,6 @@ impl<W: Write> Writer<W> {
     /// file (or a crash) never sees a record without its end.
     pub fn record(&mut self, json: &str, cells: Option<[String; 7]>) -> std::io::Result<()> {
         match self.format {
-            // jsonxf re-indents without parsing numbers: serde_json would turn `0.10`
-            // into `0.1` (its arbitrary_precision feature would change number handling
-            // for the whole workspace), and a Value would reorder keys.
-            Output::Json if self.array => {
-                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
-                let open = if self.written == 0 { "[\n" } else { ",\n" };
-                let indented = pretty.trim_end().replace('\n', "\n  ");
-                write!(self.out, "{open}  {indented}")?;
-            }
-            Output::Json => {
-                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
-                writeln!(self.out, "{}", pretty.trim_end())?;
-            }
-            Output::Jsonl => {
-                // The minimized text is never longer than the input: one allocation.
-                let mut line = Vec::with_capacity(json.len() + 1);
-                jsonxf::Formatter::minimizer().format_buf(json.as_bytes(), &mut line)?;
-                while line.last().is_some_and(u8::is_ascii_whitespace) {
-                    line.pop();
-                }
-                line.push(b'\n');
-                self.out.write_all(&line)?;
-            }
             Output::Table => {
                 if self.written == 0 {
                     writeln!(self.out, "{}", table_row(&HEADER.map(str::to_owned)))?;
@@ -100,9 +77,52 @@ impl<W: Write> Writer<W> {
                 let cells = cells.ok_or_else(|| std::io::Error::other("a row without cells"))?;
                 writeln!(self.out, "{}", table_row(&cells))?;
             }
+            _ => self.json(json)?,
         }
         self.written += 1;
         self.out.flush()
+    }
+
+    /// Writes a body the server sent that is JSON but not a record the spec allows,
+    /// as it came, so that a recording holds every body (`trillet spec drift` reads
+    /// it); `false` when the format cannot hold it (a table) or it is not JSON.
+    pub fn unchecked(&mut self, json: &str) -> std::io::Result<bool> {
+        if self.format == Output::Table || !jsonxf::minimize(json).is_ok_and(|c| !c.is_empty()) {
+            return Ok(false);
+        }
+        self.json(json)?;
+        self.written += 1;
+        self.out.flush()?;
+        Ok(true)
+    }
+
+    fn json(&mut self, json: &str) -> std::io::Result<()> {
+        match self.format {
+            // jsonxf re-indents without parsing numbers: serde_json would turn `0.10`
+            // into `0.1` (its arbitrary_precision feature would change number handling
+            // for the whole workspace), and a Value would reorder keys.
+            Output::Json if self.array => {
+                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
+                let open = if self.written == 0 { "[\n" } else { ",\n" };
+                let indented = pretty.trim_end().replace('\n', "\n  ");
+                write!(self.out, "{open}  {indented}")
+            }
+            Output::Json => {
+                let pretty = jsonxf::pretty_print(json).map_err(std::io::Error::other)?;
+                writeln!(self.out, "{}", pretty.trim_end())
+            }
+            _ => {
+                // The minimized text is never longer than the input: one allocation,
+                // and one `write` with its newline.
+                let mut line = Vec::with_capacity(json.len() + 1);
+                jsonxf::Formatter::minimizer().format_buf(json.as_bytes(), &mut line)?;
+                while line.last().is_some_and(u8::is_ascii_whitespace) {
+                    line.pop();
+                }
+                line.push(b'\n');
+                self.out.write_all(&line)
+            }
+        }
     }
 }
 

@@ -6,7 +6,16 @@
 //! and keeps counts, never the records: memory grows with the distinct paths and
 //! values seen (each capped at [`DriftAnalyzer::DEFAULT_CAP`] per path), not with the
 //! number of records. [`DriftAnalyzer::report`] gives a typed [`DriftReport`];
-//! [`DriftReport::suggestion`] the spec change that would describe what was seen.
+//! [`DriftReport::suggestion`] the spec change that would describe what was seen
+//! ([`DriftReport::suggest`] with [`SuggestOptions::violations`]: also the loosening
+//! that would accept what violates the spec, marked for review).
+//!
+//! A record that violates the spec (a value of another type, a `null`, a malformed
+//! date, a missing required property, a value outside a closed set) is drift, and
+//! the report counts such records ([`SchemaReport::violating`]). A record that is
+//! JSON but that serde_json cannot hold (a number beyond `f64`, nesting deeper than
+//! 128 levels) is reported as [`Unreadable`], with where it was, and the rest of the
+//! input is still analysed. HAR files (`observe_har`) are read as well as JSON lines.
 //!
 //! Every reference is followed with [`crate::resolve`] and every walk is bounded by
 //! [`Depth`], like every other reader of the spec.
@@ -27,12 +36,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::Read;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::resolve::{Depth, component_name, escape_pointer, resolve_named};
 use crate::{Spec, SpecError};
 
+mod har;
+mod read;
 pub mod render;
+mod shape;
+mod suggest;
+
+pub use har::HarSummary;
+pub use shape::Shape;
+pub use suggest::{PatchKind, PatchOp, SEEN, SuggestOptions, Suggestion};
 
 /// How many characters of an example value a report shows.
 pub const EXAMPLE_CHARS: usize = 60;
@@ -61,7 +78,7 @@ pub fn example(value: &Value, max: usize) -> String {
 }
 
 /// Control characters (C0, DEL, C1) and the bidirectional overrides as `\u{…}`.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
@@ -136,30 +153,37 @@ impl Tally {
 enum Acc {
     Unknown {
         add_to: String,
+        adds_properties: bool,
         counter: Counter,
-        types: BTreeSet<&'static str>,
+        shape: Shape,
         example: String,
     },
     Enum {
         enum_at: String,
         open: bool,
+        strings: bool,
         values: Tally,
     },
     WrongType {
         expected: String,
+        at: String,
         counter: Counter,
         seen: BTreeSet<&'static str>,
         example: String,
     },
     Format {
         format: String,
+        at: String,
         counter: Counter,
         example: String,
     },
     Null {
+        at: String,
         counter: Counter,
     },
     Missing {
+        at: String,
+        listed: usize,
         counter: Counter,
     },
     Keys {
@@ -183,6 +207,8 @@ enum Tag {
 #[derive(Debug, Default)]
 struct SchemaStats {
     records: u64,
+    /// Records with at least one violation.
+    violating: u64,
     found: BTreeMap<(String, Tag), Acc>,
     /// Unnamed keys tracked per object path (capped).
     unknown_per_object: HashMap<String, usize>,
@@ -203,6 +229,8 @@ pub struct DriftAnalyzer<'s> {
     unmatched_example: Option<String>,
     schemas: BTreeMap<String, SchemaStats>,
     spec_errors: BTreeSet<String>,
+    unreadable: Vec<Unreadable>,
+    unreadable_records: u64,
 }
 
 impl<'s> DriftAnalyzer<'s> {
@@ -265,6 +293,22 @@ impl<'s> DriftAnalyzer<'s> {
             unmatched_example: None,
             schemas: BTreeMap::new(),
             spec_errors: BTreeSet::new(),
+            unreadable: Vec::new(),
+            unreadable_records: 0,
+        }
+    }
+
+    /// How many unreadable records the report lists (the rest are counted).
+    const UNREADABLE_LISTED: usize = 100;
+
+    fn unreadable(&mut self, input: &str, at: String, reason: &str) {
+        self.unreadable_records += 1;
+        if self.unreadable.len() < Self::UNREADABLE_LISTED {
+            self.unreadable.push(Unreadable {
+                input: input.to_owned(),
+                at,
+                reason: reason.to_owned(),
+            });
         }
     }
 
@@ -283,7 +327,7 @@ impl<'s> DriftAnalyzer<'s> {
     /// body, or `--output json` of several records), each element one record.
     pub fn observe(&mut self, value: &Value) {
         match value {
-            Value::Array(items) if !self.fixed_is_array() => {
+            Value::Array(items) if !self.is_array_schema(None) => {
                 for item in items {
                     self.observe_record(item);
                 }
@@ -292,36 +336,48 @@ impl<'s> DriftAnalyzer<'s> {
         }
     }
 
-    /// Observes JSON text (one document, as [`observe`](Self::observe)).
+    /// Observes JSON text: one document, as [`observe`](Self::observe) (a record,
+    /// or an array of records). A record in it that serde_json cannot hold (a
+    /// number beyond `f64`, nesting deeper than 128 levels) is reported as
+    /// [`Unreadable`] (placed by its number among the records) and the others are
+    /// observed; text that is not JSON at all is an error, and nothing of it is
+    /// observed unless it was read before the error.
     pub fn observe_json(&mut self, text: &str) -> Result<(), SpecError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| SpecError::new(format!("not JSON: {e}")))?;
-        self.observe(&value);
-        Ok(())
+        // The common case in one pass; the careful reading only when that fails.
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => {
+                self.observe(&value);
+                Ok(())
+            }
+            // Both a syntax error and a number out of range are syntax errors to
+            // serde_json: the stream reading tells them apart.
+            Err(_) => self
+                .read_stream(text.as_bytes(), "", read::Place::Record, None)
+                .map(drop)
+                .map_err(|e| SpecError::new(format!("not JSON: {e}"))),
+        }
     }
 
     /// Observes every JSON document in `reader` (JSON lines, concatenated documents,
     /// or one document), holding one record at a time: the elements of a top-level
-    /// array are read one by one. Returns how many records were read.
+    /// array are read one by one. A record serde_json cannot hold is reported as
+    /// [`Unreadable`] with its line, and the rest is read; input that is not JSON is
+    /// an error (what was read before it stays observed). Returns how many records
+    /// were read.
     pub fn observe_reader<R: Read>(&mut self, reader: R) -> Result<u64, SpecError> {
-        let mut reader = std::io::BufReader::new(reader);
-        let before = self.records;
-        let mut document = 0u64;
-        loop {
-            if !skip_whitespace(&mut reader)? {
-                return Ok(self.records - before);
-            }
-            document += 1;
-            let mut de = serde_json::Deserializer::from_reader(&mut reader);
-            serde::de::DeserializeSeed::deserialize(Streamed { analyzer: self }, &mut de).map_err(
-                |e| SpecError::new(format!("JSON document {document} is not valid: {e}")),
-            )?;
-        }
+        self.observe_input(reader, "")
     }
 
-    fn fixed_is_array(&self) -> bool {
-        self.fixed
-            .as_deref()
+    /// Like [`observe_reader`](Self::observe_reader), naming the input (a file name)
+    /// where the report places unreadable records.
+    pub fn observe_input<R: Read>(&mut self, reader: R, input: &str) -> Result<u64, SpecError> {
+        self.read_stream(reader, input, read::Place::Line, None)
+    }
+
+    /// Whether records checked against `schema` (or the fixed schema) are arrays.
+    fn is_array_schema(&self, schema: Option<&str>) -> bool {
+        schema
+            .or(self.fixed.as_deref())
             .and_then(|name| self.spec.schema(name))
             .and_then(|s| self.spec.type_of(s))
             == Some("array")
@@ -329,9 +385,18 @@ impl<'s> DriftAnalyzer<'s> {
 
     /// Observes one record.
     pub fn observe_record(&mut self, value: &Value) {
+        self.observe_record_as(value, None);
+    }
+
+    /// Observes one record against `components/schemas/<schema>` (when the spec
+    /// has it), else as [`observe_record`](Self::observe_record) does.
+    pub fn observe_record_as(&mut self, value: &Value, schema: Option<&str>) {
         self.records += 1;
         let record = self.records;
-        let Some(name) = self.choose(value) else {
+        let forced = schema
+            .filter(|name| self.spec.schema(name).is_some())
+            .map(str::to_owned);
+        let Some(name) = forced.or_else(|| self.choose(value)) else {
             self.unmatched.hit(record);
             self.unmatched_types.insert(json_type(value));
             if self.unmatched_example.is_none() {
@@ -352,9 +417,13 @@ impl<'s> DriftAnalyzer<'s> {
             record,
             cap: self.cap,
             errors: &mut self.spec_errors,
+            violated: false,
         };
         let mut path = String::new();
         walk.value(schema, &pointer, value, &mut path, Depth::ROOT);
+        if walk.violated {
+            walk.stats.violating += 1;
+        }
     }
 
     /// The schema a record is checked against: the fixed one, or the candidate
@@ -414,6 +483,7 @@ impl<'s> DriftAnalyzer<'s> {
             .map(|(name, stats)| SchemaReport {
                 name: name.clone(),
                 records: stats.records,
+                violating: stats.violating,
                 findings: stats
                     .found
                     .iter()
@@ -439,101 +509,11 @@ impl<'s> DriftAnalyzer<'s> {
                 candidates: self.candidates.clone(),
             }),
             spec_errors: self.spec_errors.iter().cloned().collect(),
+            unreadable: self.unreadable.clone(),
+            unreadable_records: self.unreadable_records,
         }
     }
 }
-
-/// Skips whitespace (and a BOM); `false` at the end of the input.
-fn skip_whitespace<R: Read>(reader: &mut std::io::BufReader<R>) -> Result<bool, SpecError> {
-    use std::io::BufRead;
-    loop {
-        let buffer = reader
-            .fill_buf()
-            .map_err(|e| SpecError::new(format!("cannot read the input: {e}")))?;
-        if buffer.is_empty() {
-            return Ok(false);
-        }
-        let bom = buffer.starts_with(&[0xEF, 0xBB, 0xBF]);
-        let skip = buffer
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
-        if bom {
-            reader.consume(3);
-        } else if skip == 0 {
-            return Ok(true);
-        } else {
-            reader.consume(skip);
-        }
-    }
-}
-
-/// Deserializes one top-level document, feeding records to the analyzer as they
-/// are read (an array's elements one by one).
-struct Streamed<'a, 's> {
-    analyzer: &'a mut DriftAnalyzer<'s>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Streamed<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Streamed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON record or an array of records")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.analyzer.fixed_is_array() {
-            let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
-            self.analyzer.observe_record(&value);
-            return Ok(());
-        }
-        while let Some(item) = seq.next_element::<Value>()? {
-            self.analyzer.observe_record(&item);
-        }
-        Ok(())
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        self.analyzer.observe_record(&value);
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.analyzer.observe_record(&Value::Bool(v));
-        Ok(())
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.analyzer.observe_record(&Value::from(v));
-        Ok(())
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.analyzer.observe_record(&Value::from(v));
-        Ok(())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.analyzer.observe_record(&Value::from(v));
-        Ok(())
-    }
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.analyzer.observe_record(&Value::from(v));
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.analyzer.observe_record(&Value::Null);
-        Ok(())
-    }
-}
-
-use serde::Deserialize as _;
 
 /// One walk of one record.
 struct Walk<'a> {
@@ -542,6 +522,8 @@ struct Walk<'a> {
     record: u64,
     cap: usize,
     errors: &'a mut BTreeSet<String>,
+    /// Whether this record violated the spec somewhere.
+    violated: bool,
 }
 
 /// A resolved schema and its pointer in the spec.
@@ -591,6 +573,12 @@ impl<'a> Walk<'a> {
         self.stats.found.entry((path, tag)).or_insert_with(make)
     }
 
+    /// A violation: counted for the record, then accumulated as `add` does.
+    fn violation(&mut self, path: String, tag: Tag, make: impl FnOnce() -> Acc) -> &mut Acc {
+        self.violated = true;
+        self.add(path, tag, make)
+    }
+
     fn value(
         &mut self,
         schema: &'a Value,
@@ -607,12 +595,17 @@ impl<'a> Walk<'a> {
         };
         let record = self.record;
         if value.is_null() {
-            if !accepts_null(self.document, &parts)
-                && let Acc::Null { counter } = self.add(path.clone(), Tag::Null, || Acc::Null {
-                    counter: Counter::default(),
-                })
-            {
-                counter.hit(record);
+            if !accepts_null(self.document, &parts) {
+                // `nullable` would go on the schema itself (or the one it names).
+                let at = parts.first().map(|(_, at)| at.clone()).unwrap_or_default();
+                if let Acc::Null { counter, .. } =
+                    self.violation(path.clone(), Tag::Null, || Acc::Null {
+                        at,
+                        counter: Counter::default(),
+                    })
+                {
+                    counter.hit(record);
+                }
             }
             return;
         }
@@ -620,7 +613,14 @@ impl<'a> Walk<'a> {
             if let Some(expected) = node.get("type").and_then(Value::as_str)
                 && !type_fits(expected, value)
             {
-                self.wrong_type(path, expected.to_owned(), value);
+                // Where the type is written, unless alternatives sit beside it (a
+                // wider type there is no longer one change).
+                let loosen_at = if node.get("anyOf").is_some() || node.get("oneOf").is_some() {
+                    String::new()
+                } else {
+                    at.clone()
+                };
+                self.wrong_type(path, expected.to_owned(), loosen_at, value);
                 return;
             }
             if let Some(values) = node.get("enum").and_then(Value::as_array)
@@ -632,8 +632,9 @@ impl<'a> Walk<'a> {
                 (node.get("format").and_then(Value::as_str), value)
                 && !format_fits(format, text)
                 && let Acc::Format { counter, .. } =
-                    self.add(path.clone(), Tag::Format, || Acc::Format {
+                    self.violation(path.clone(), Tag::Format, || Acc::Format {
                         format: format.to_owned(),
+                        at: at.clone(),
                         counter: Counter::default(),
                         example: example(value, EXAMPLE_CHARS),
                     })
@@ -669,11 +670,12 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn wrong_type(&mut self, path: &str, expected: String, value: &Value) {
+    fn wrong_type(&mut self, path: &str, expected: String, at: String, value: &Value) {
         let record = self.record;
         if let Acc::WrongType { counter, seen, .. } =
-            self.add(path.to_owned(), Tag::WrongType, || Acc::WrongType {
+            self.violation(path.to_owned(), Tag::WrongType, || Acc::WrongType {
                 expected,
+                at,
                 counter: Counter::default(),
                 seen: BTreeSet::new(),
                 example: example(value, EXAMPLE_CHARS),
@@ -692,11 +694,23 @@ impl<'a> Walk<'a> {
             other => serde_json::to_string(other)
                 .map_or_else(|_| String::new(), |s| cut(&s, VALUE_CHARS)),
         };
-        if let Acc::Enum { values, .. } = self.add(path.to_owned(), Tag::Enum, || Acc::Enum {
+        let make = || Acc::Enum {
             enum_at: enum_at.to_owned(),
             open,
+            strings: true,
             values: Tally::default(),
-        }) {
+        };
+        // A value outside a closed set violates the spec; one of an open set does not.
+        let acc = if open {
+            self.add(path.to_owned(), Tag::Enum, make)
+        } else {
+            self.violation(path.to_owned(), Tag::Enum, make)
+        };
+        if let Acc::Enum {
+            values, strings, ..
+        } = acc
+        {
+            *strings &= value.is_string();
             values.hit(text, record, cap);
         }
     }
@@ -742,9 +756,24 @@ impl<'a> Walk<'a> {
         let open_enum = resolved
             .iter()
             .find(|(_, parts)| fits(parts) && enum_of(parts).is_some());
+        // The first plain alternative whose format the value has too, else the
+        // first of its type (walked, so a format it lacks is reported).
+        let formats_fit = |parts: &Vec<Part<'a>>| {
+            parts.iter().all(|(node, _)| {
+                match (node.get("format").and_then(Value::as_str), value.as_str()) {
+                    (Some(format), Some(text)) => format_fits(format, text),
+                    _ => true,
+                }
+            })
+        };
         let catch_all = resolved
             .iter()
-            .find(|(_, parts)| fits(parts) && enum_of(parts).is_none());
+            .find(|(_, parts)| fits(parts) && formats_fit(parts) && enum_of(parts).is_none())
+            .or_else(|| {
+                resolved
+                    .iter()
+                    .find(|(_, parts)| fits(parts) && enum_of(parts).is_none())
+            });
         match (open_enum, catch_all) {
             (Some((_, enum_parts)), Some((i, _))) => {
                 if let Some((_, enum_at)) = enum_of(enum_parts) {
@@ -765,7 +794,8 @@ impl<'a> Walk<'a> {
                     .flat_map(|(_, parts)| parts.iter())
                     .filter_map(|(node, _)| node.get("type").and_then(Value::as_str))
                     .collect();
-                self.wrong_type(path, expected.join(" or "), value);
+                // One more alternative would take it.
+                self.wrong_type(path, expected.join(" or "), at.to_owned(), value);
             }
         }
     }
@@ -798,6 +828,14 @@ impl<'a> Walk<'a> {
         if !describes_object {
             return;
         }
+        let record_component = if additional.is_none() {
+            parts
+                .iter()
+                .find(|(_, at)| is_component(at))
+                .map(|(_, at)| at.as_str())
+        } else {
+            None
+        };
         let len = path.len();
         for (key, child) in object {
             let property = parts.iter().find_map(|(node, at)| {
@@ -814,11 +852,20 @@ impl<'a> Walk<'a> {
                         self.value(schema, at, child, path, depth);
                     }
                     match named_in {
-                        Some((_, add_to)) => self.unknown(len, path, add_to, child),
+                        Some((_, add_to)) => self.unknown(len, path, add_to, false, child),
                         None if closed => {
                             let add_to =
                                 parts.first().map(|(_, at)| at.clone()).unwrap_or_default();
-                            self.unknown(len, path, &add_to, child);
+                            self.unknown(len, path, &add_to, true, child);
+                        }
+                        // A component schema that names no property yet (such as
+                        // `FunctionCall`) describes a record whose keys are not
+                        // documented: what is seen in it is drift. A free-form map
+                        // (`metadata`, written inline) or one whose values have a
+                        // schema only lists its keys.
+                        None if record_component.is_some() => {
+                            let add_to = record_component.unwrap_or_default();
+                            self.unknown(len, path, add_to, true, child);
                         }
                         None => {
                             let (cap, parent) = (self.cap, path[..len].to_owned());
@@ -833,7 +880,7 @@ impl<'a> Walk<'a> {
             }
             path.truncate(len);
         }
-        for (node, _) in parts {
+        for (node, at) in parts {
             for required in node
                 .get("required")
                 .and_then(Value::as_array)
@@ -842,10 +889,24 @@ impl<'a> Walk<'a> {
                 .filter_map(Value::as_str)
             {
                 if !object.contains_key(required) {
+                    let (list, listed) = (
+                        node.get("required").and_then(Value::as_array),
+                        node.get("required")
+                            .and_then(Value::as_array)
+                            .map_or(0, Vec::len),
+                    );
+                    let index = list
+                        .and_then(|l| l.iter().position(|r| r.as_str() == Some(required)))
+                        .unwrap_or_default();
+                    let spec_at = format!("{at}/required/{index}");
                     let at = format!("{}/{}", path, escape_pointer(required));
-                    if let Acc::Missing { counter } = self.add(at, Tag::Missing, || Acc::Missing {
-                        counter: Counter::default(),
-                    }) {
+                    if let Acc::Missing { counter, .. } =
+                        self.violation(at, Tag::Missing, || Acc::Missing {
+                            at: spec_at,
+                            listed,
+                            counter: Counter::default(),
+                        })
+                    {
                         counter.hit(record);
                     }
                 }
@@ -853,8 +914,16 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// A property no part names, at `path` (its object at `path[..parent]`).
-    fn unknown(&mut self, parent: usize, path: &str, add_to: &str, child: &Value) {
+    /// A property no part names, at `path` (its object at `path[..parent]`), to be
+    /// named in `add_to` (which lists no properties yet when `adds_properties`).
+    fn unknown(
+        &mut self,
+        parent: usize,
+        path: &str,
+        add_to: &str,
+        adds_properties: bool,
+        child: &Value,
+    ) {
         let record = self.record;
         let key = (path.to_owned(), Tag::Unknown);
         if !self.stats.found.contains_key(&key) {
@@ -870,18 +939,25 @@ impl<'a> Walk<'a> {
             }
             *tracked += 1;
         }
-        if let Acc::Unknown { counter, types, .. } =
+        if let Acc::Unknown { counter, shape, .. } =
             self.add(path.to_owned(), Tag::Unknown, || Acc::Unknown {
                 add_to: add_to.to_owned(),
+                adds_properties,
                 counter: Counter::default(),
-                types: BTreeSet::new(),
+                shape: Shape::default(),
                 example: example(child, EXAMPLE_CHARS),
             })
         {
             counter.hit(record);
-            types.insert(json_type(child));
+            shape.observe(child);
         }
     }
+}
+
+/// Whether `at` is a whole component schema (`/components/schemas/Name`).
+fn is_component(at: &str) -> bool {
+    at.strip_prefix("/components/schemas/")
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
 /// Whether `value` is of OpenAPI type `expected` (an integer is a number).
@@ -959,27 +1035,33 @@ impl Acc {
         match self {
             Acc::Unknown {
                 add_to,
+                adds_properties,
                 counter,
-                types,
+                shape,
                 example,
             } => FindingKind::UnknownProperty {
                 records: counter.records,
-                types: types.iter().map(|t| (*t).to_owned()).collect(),
+                types: shape.types().iter().map(|t| (*t).to_owned()).collect(),
                 example: example.clone(),
                 add_to: add_to.clone(),
+                adds_properties: *adds_properties,
+                shape: shape.clone(),
             },
             Acc::Enum {
                 enum_at,
                 open,
+                strings,
                 values,
             } => FindingKind::EnumValues {
                 open: *open,
                 values: values.counts(),
                 untracked: values.others,
                 enum_at: enum_at.clone(),
+                strings: *strings,
             },
             Acc::WrongType {
                 expected,
+                at,
                 counter,
                 seen,
                 example,
@@ -988,21 +1070,31 @@ impl Acc {
                 seen: seen.iter().map(|t| (*t).to_owned()).collect(),
                 records: counter.records,
                 example: example.clone(),
+                at: at.clone(),
             },
             Acc::Format {
                 format,
+                at,
                 counter,
                 example,
             } => FindingKind::BadFormat {
                 format: format.clone(),
                 records: counter.records,
                 example: example.clone(),
+                at: at.clone(),
             },
-            Acc::Null { counter } => FindingKind::UnexpectedNull {
+            Acc::Null { at, counter } => FindingKind::UnexpectedNull {
                 records: counter.records,
+                at: at.clone(),
             },
-            Acc::Missing { counter } => FindingKind::MissingRequired {
+            Acc::Missing {
+                at,
+                listed,
+                counter,
+            } => FindingKind::MissingRequired {
                 records: counter.records,
+                at: at.clone(),
+                listed: *listed,
             },
             Acc::Keys { keys } => FindingKind::OpenObjectKeys {
                 keys: keys.counts(),
@@ -1016,7 +1108,7 @@ impl Acc {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DriftReport {
-    /// Records observed.
+    /// Records read (the unreadable ones included).
     pub records: u64,
     /// One section per schema that records were matched against, by name.
     pub schemas: Vec<SchemaReport>,
@@ -1024,12 +1116,18 @@ pub struct DriftReport {
     pub unmatched: Option<Unmatched>,
     /// Problems of the spec itself met on the way (a dangling `$ref`, a walk too deep).
     pub spec_errors: Vec<String>,
+    /// The first unreadable records (at most 100 are listed).
+    pub unreadable: Vec<Unreadable>,
+    /// How many records were unreadable in all.
+    pub unreadable_records: u64,
 }
 
 impl DriftReport {
-    /// Whether anything was seen that the spec does not describe.
+    /// Whether anything was seen that the spec does not describe (unreadable
+    /// records included).
     pub fn drifted(&self) -> bool {
         self.unmatched.is_some()
+            || self.unreadable_records > 0
             || self
                 .schemas
                 .iter()
@@ -1044,6 +1142,11 @@ impl DriftReport {
             .filter(|f| f.is_drift())
             .count()
     }
+
+    /// How many records violate the spec (see [`SchemaReport::violating`]).
+    pub fn violating(&self) -> u64 {
+        self.schemas.iter().map(|s| s.violating).sum()
+    }
 }
 
 /// The findings for records of one schema.
@@ -1054,6 +1157,11 @@ pub struct SchemaReport {
     pub name: String,
     /// Records matched against it.
     pub records: u64,
+    /// Records that violate it: a value of a type it does not allow, a `null` where
+    /// it has none, a string not of its `format`, a required property missing, a
+    /// value a closed enum does not list. (New properties and new values of open
+    /// sets are drift too, but the spec allows them.)
+    pub violating: u64,
     /// By path, then kind.
     pub findings: Vec<Finding>,
     /// Object paths where more unnamed keys were seen than are tracked.
@@ -1072,6 +1180,22 @@ pub struct Unmatched {
     pub example: String,
     /// The schemas they were compared with.
     pub candidates: Vec<String>,
+}
+
+/// A record that is JSON but could not be analysed: serde_json (like the clients
+/// built on it) cannot hold it, for a number beyond `f64` (`1e400`) or nesting
+/// deeper than 128 levels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unreadable {
+    /// The input it was read from, as the caller named it (a file name; empty when
+    /// unnamed).
+    pub input: String,
+    /// Where in it: `line 12` (of a file), `entry 3` (of a HAR file), `record 7`
+    /// (of the records handed over one by one).
+    pub at: String,
+    /// Why, as serde_json says it (`number out of range`, `recursion limit exceeded`).
+    pub reason: String,
 }
 
 /// One thing the spec does not describe, at a path of the record: a JSON pointer,
@@ -1104,7 +1228,9 @@ pub struct ValueCount {
     pub records: u64,
 }
 
-/// What kind of drift.
+/// What kind of drift. Each violation names the spec pointer (`at`) where a
+/// loosening change would go ([`SuggestOptions::violations`]); empty when there is
+/// no single such place.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum FindingKind {
@@ -1118,10 +1244,16 @@ pub enum FindingKind {
         example: String,
         /// The spec pointer of the schema that would name it.
         add_to: String,
+        /// Whether that schema names no property yet (the suggestion then adds its
+        /// `properties`).
+        adds_properties: bool,
+        /// What its values looked like, as deep as they went.
+        shape: Shape,
     },
     /// Values an enum does not list.
     EnumValues {
         /// An open set (`anyOf` with a plain string): the values are kept by clients.
+        /// A value outside a closed set violates the spec.
         open: bool,
         /// The values, with counts.
         values: Vec<ValueCount>,
@@ -1129,6 +1261,8 @@ pub enum FindingKind {
         untracked: u64,
         /// The spec pointer of the schema holding the `enum`.
         enum_at: String,
+        /// Whether every value seen was a string.
+        strings: bool,
     },
     /// A value of a type the schema does not allow.
     WrongType {
@@ -1140,6 +1274,9 @@ pub enum FindingKind {
         records: u64,
         /// The first one, escaped and cut.
         example: String,
+        /// The spec pointer of the schema whose `type` refused it, or of the
+        /// `anyOf`/`oneOf` none of whose alternatives took it.
+        at: String,
     },
     /// A string that is not of the schema's `format`.
     BadFormat {
@@ -1149,16 +1286,25 @@ pub enum FindingKind {
         records: u64,
         /// The first one, escaped and cut.
         example: String,
+        /// The spec pointer of the schema with the `format`.
+        at: String,
     },
     /// `null` where the schema is not `nullable`.
     UnexpectedNull {
         /// Records.
         records: u64,
+        /// The spec pointer of the schema that would become `nullable`.
+        at: String,
     },
     /// A required property absent.
     MissingRequired {
         /// Records that lacked it.
         records: u64,
+        /// The spec pointer of its name in the schema's `required` list
+        /// (`…/required/1`).
+        at: String,
+        /// How many names that list holds.
+        listed: usize,
     },
     /// The keys seen in an open object (`additionalProperties: {}`) that lists none.
     OpenObjectKeys {
@@ -1183,196 +1329,6 @@ impl FindingKind {
             FindingKind::OpenObjectKeys { .. } => "open-object-keys",
         }
     }
-}
-
-/// One JSON Patch (RFC 6902) `add` operation.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct PatchOp {
-    /// The JSON pointer into the spec document.
-    pub path: String,
-    /// The value added.
-    pub value: Value,
-    /// Why, for people.
-    pub reason: String,
-}
-
-/// A spec change that describes what was seen: only additions (new optional
-/// properties, new values of open sets), never a removal or a tighter constraint.
-#[derive(Clone, Debug, PartialEq, Default)]
-#[non_exhaustive]
-pub struct Suggestion {
-    /// The additions, in order.
-    pub ops: Vec<PatchOp>,
-}
-
-impl Suggestion {
-    /// The suggestion as a JSON Patch document (RFC 6902).
-    pub fn to_json_patch(&self) -> Value {
-        Value::Array(
-            self.ops
-                .iter()
-                .map(|op| json!({"op": "add", "path": op.path, "value": op.value}))
-                .collect(),
-        )
-    }
-
-    /// `document` with the suggestion applied.
-    pub fn apply(&self, document: &Value) -> Result<Value, SpecError> {
-        let mut document = document.clone();
-        for op in &self.ops {
-            add(&mut document, &op.path, op.value.clone())?;
-        }
-        Ok(document)
-    }
-}
-
-/// JSON Patch `add` (objects, and `-` at the end of an array).
-fn add(document: &mut Value, path: &str, value: Value) -> Result<(), SpecError> {
-    let (parent, last) = path
-        .rsplit_once('/')
-        .ok_or_else(|| SpecError::new(format!("`{path}` is not a JSON pointer")))?;
-    let target = document
-        .pointer_mut(parent)
-        .ok_or_else(|| SpecError::new(format!("`{parent}` is not in the spec")))?;
-    match target {
-        Value::Object(map) => {
-            map.insert(crate::unescape_pointer(last), value);
-            Ok(())
-        }
-        Value::Array(items) if last == "-" => {
-            items.push(value);
-            Ok(())
-        }
-        _ => Err(SpecError::new(format!(
-            "`{parent}` is neither an object nor an array to append to"
-        ))),
-    }
-}
-
-impl DriftReport {
-    /// The spec change that would describe what was seen: each unknown property as
-    /// a new optional one (the type inferred from the values, a description saying
-    /// how many of how many records carried it), each new value of an open set added
-    /// to its `enum`. Closed enums, type and format violations and missing required
-    /// properties are reported only: changing those is a decision for a person.
-    pub fn suggestion(&self) -> Suggestion {
-        // A property unknown in several places that share a schema (`AnalyzedData`
-        // in both record shapes, items of an array) is added once, with all counts.
-        struct Property {
-            types: BTreeSet<String>,
-            seen: Vec<String>,
-            paths: BTreeSet<String>,
-        }
-        let mut properties: BTreeMap<String, Property> = BTreeMap::new();
-        let mut values: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for schema in &self.schemas {
-            for finding in &schema.findings {
-                match &finding.kind {
-                    FindingKind::UnknownProperty {
-                        records,
-                        types,
-                        add_to,
-                        ..
-                    } => {
-                        let Some(name) = finding.path.rsplit('/').next() else {
-                            continue;
-                        };
-                        let property = properties
-                            .entry(format!("{add_to}/properties/{name}"))
-                            .or_insert_with(|| Property {
-                                types: BTreeSet::new(),
-                                seen: Vec::new(),
-                                paths: BTreeSet::new(),
-                            });
-                        property.types.extend(types.iter().cloned());
-                        property.seen.push(format!(
-                            "{records} of {} {} records",
-                            schema.records, schema.name
-                        ));
-                        property
-                            .paths
-                            .insert(format!("{}: {}", schema.name, finding.path));
-                    }
-                    FindingKind::EnumValues {
-                        open: true,
-                        values: seen,
-                        enum_at,
-                        ..
-                    } => {
-                        for value in seen {
-                            if value.value.chars().count() >= VALUE_CHARS {
-                                continue;
-                            }
-                            values
-                                .entry((format!("{enum_at}/enum/-"), value.value.clone()))
-                                .or_default()
-                                .push(format!(
-                                    "{} at {} in {} of {} records",
-                                    schema.name, finding.path, value.records, schema.records
-                                ));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let mut ops = Vec::new();
-        for (path, property) in properties {
-            let types: Vec<String> = property.types.into_iter().collect();
-            let description = format!(
-                "Seen by `trillet spec drift` in {} (types seen: {}); not in the reference pages.",
-                property.seen.join(", "),
-                types.join(", ")
-            );
-            let paths: Vec<String> = property.paths.into_iter().collect();
-            ops.push(PatchOp {
-                value: inferred_schema(&types, description),
-                reason: format!("not named by the spec ({})", paths.join("; ")),
-                path,
-            });
-        }
-        for ((path, value), seen) in values {
-            ops.push(PatchOp {
-                path,
-                value: Value::String(value),
-                reason: format!("a new value of an open set ({})", seen.join("; ")),
-            });
-        }
-        Suggestion { ops }
-    }
-}
-
-/// An optional property's schema from the JSON types seen: one type (integers as
-/// `number`, so a later fraction still decodes), `nullable` when `null` was seen
-/// too, and no type at all when the types disagree.
-fn inferred_schema(types: &[String], description: String) -> Value {
-    let nullable = types.iter().any(|t| t == "null");
-    let mut kinds: BTreeSet<&str> = types
-        .iter()
-        .map(String::as_str)
-        .filter(|t| *t != "null")
-        .map(|t| if t == "integer" { "number" } else { t })
-        .collect();
-    let mut schema = Map::new();
-    if kinds.len() == 1 {
-        let kind = kinds.pop_first().unwrap_or_default();
-        schema.insert("type".into(), Value::from(kind));
-        match kind {
-            "object" => {
-                schema.insert("additionalProperties".into(), json!({}));
-            }
-            "array" => {
-                schema.insert("items".into(), json!({}));
-            }
-            _ => {}
-        }
-        if nullable {
-            schema.insert("nullable".into(), Value::Bool(true));
-        }
-    }
-    schema.insert("description".into(), Value::String(description));
-    Value::Object(schema)
 }
 
 #[cfg(test)]

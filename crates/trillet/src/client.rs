@@ -106,6 +106,7 @@ impl<T> Raw<T> {
             return Err(Error::Decode {
                 path: ".".into(),
                 message: "the body is not UTF-8".into(),
+                body: json,
             });
         }
         Ok(Self { record, json })

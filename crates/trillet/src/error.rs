@@ -62,6 +62,8 @@ pub enum Error {
         path: String,
         /// What the decoder expected.
         message: String,
+        /// The body exactly as received (see [`Error::body`]).
+        body: bytes::Bytes,
     },
 
     /// The response body arrived compressed although the client asked for none.
@@ -456,6 +458,17 @@ impl Error {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The body of a response that does not match the spec ([`Error::Decode`]),
+    /// exactly as the server sent it, so that a tool can still keep or analyse what
+    /// arrived; `None` for other errors (an error status keeps its envelope in
+    /// [`ApiError`]).
+    pub fn body(&self) -> Option<&[u8]> {
+        match self {
+            Error::Decode { body, .. } if !body.is_empty() => Some(body),
             _ => None,
         }
     }

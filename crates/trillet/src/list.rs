@@ -396,11 +396,13 @@ fn raw_items(
     let raws: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| Error::Decode {
         path: ".".into(),
         message: e.to_string(),
+        body: body.clone(),
     })?;
     if raws.len() != items.len() {
         return Err(Error::Decode {
             path: ".".into(),
             message: "the page changed between two readings".into(),
+            body: body.clone(),
         });
     }
     items

@@ -375,6 +375,7 @@ impl Seen {
                 Ok(_) => Error::Decode {
                     path: ".".into(),
                     message: "the body could not be decoded".into(),
+                    body: body.clone(),
                 },
             }),
             // A request the HTTP client could not build fails every attempt the same
@@ -521,10 +522,12 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
             path: e.path().to_string(),
             message: e.inner().to_string(),
+            body: Bytes::copy_from_slice(body),
         })?;
     deserializer.end().map_err(|e| Error::Decode {
         path: ".".into(),
         message: e.to_string(),
+        body: Bytes::copy_from_slice(body),
     })?;
     Ok(value)
 }

@@ -64,14 +64,21 @@ fn the_suggested_change_is_non_breaking_on_the_wire() {
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // Non-breaking on the wire. The one major change is to the Rust API: keys seen
+    // in `FunctionCall` (an object that names no property) make its generated type
+    // a struct instead of a map (exit 2 for that alone).
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(2),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let diff: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(diff["summary"]["breaking"], 0, "{stdout}");
+    assert_eq!(
+        major_rust_changes(&diff),
+        ["trillet_api::types::FunctionCall"]
+    );
     let findings = diff["findings"].as_array().unwrap();
     let rule = |id: &str, pointer: &str| {
         findings
@@ -114,4 +121,107 @@ fn the_suggested_change_is_non_breaking_on_the_wire() {
         "{}",
         trillet_spec::drift::render::text(&after)
     );
+}
+
+#[allow(dead_code)] // shared with the CLI's drift tests, which use all of it
+#[path = "../../../crates/trillet-cli/tests/common/deviations.rs"]
+mod deviations;
+
+/// The Rust items a spec-diff report rates as a major change, each once.
+fn major_rust_changes(diff: &Value) -> Vec<String> {
+    let mut paths: Vec<String> = diff["rust"]["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["semver"] == "major")
+        .filter_map(|c| c["path"].as_str())
+        .map(|p| {
+            p.replace(
+                "trillet_api::types::serde_json::Map",
+                "trillet_api::types::FunctionCall",
+            )
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// `cargo xtask spec-diff --format json` of `patched` (written as `--write-spec` does).
+fn spec_diff(patched: &Value, name: &str) -> Value {
+    let dir = std::env::temp_dir().join(format!("xtask-drift-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let head = dir.join("trillet.yaml");
+    std::fs::write(
+        &head,
+        trillet_spec::drift::render::spec_yaml(patched).unwrap(),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["spec-diff", "--format", "json", "--base"])
+        .arg(repo_file("spec/trillet.yaml"))
+        .arg("--head")
+        .arg(&head)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn the_suggestion_for_the_fifteen_deviations_is_valid_and_non_breaking() {
+    let spec = Spec::bundled().unwrap();
+    let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    drift
+        .observe_reader(deviations::raw_bodies_jsonl().as_bytes())
+        .unwrap();
+    let report = drift.report();
+    let suggestion = report.suggestion();
+    assert!(!suggestion.loosens());
+    let patched = suggestion.apply(spec.document()).unwrap();
+    let diff = spec_diff(&patched, "deviations");
+    assert_eq!(diff["summary"]["breaking"], 0, "{diff:#}");
+    assert_eq!(
+        major_rust_changes(&diff),
+        ["trillet_api::types::FunctionCall"]
+    );
+    // Valid: it parses as a spec, every inline example still fits its schema, and
+    // what it describes no longer drifts (the violations stay: never loosened).
+    let patched = Spec::from_document(patched).unwrap();
+    for example in patched.inline_examples() {
+        if let Some(schema) = &example.schema {
+            let validator = patched.validator_of(&example.pointer, schema).unwrap();
+            assert!(validator.is_valid(&example.value), "{}", example.pointer);
+        }
+    }
+    let mut again = DriftAnalyzer::new(&patched).unwrap();
+    again
+        .observe_reader(deviations::raw_bodies_jsonl().as_bytes())
+        .unwrap();
+    let left: Vec<String> = again
+        .report()
+        .schemas
+        .iter()
+        .flat_map(|s| s.findings.iter())
+        .filter(|f| f.is_drift())
+        .map(|f| format!("{} {}", f.path, f.kind.id()))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "/createdAt bad-format",
+            "/startTime wrong-type",
+            "/summary unexpected-null"
+        ]
+    );
+
+    // With the violations, the loosening is what spec-diff reviews.
+    let loose = report.suggest(&trillet_spec::drift::SuggestOptions::new().violations(true));
+    let diff = spec_diff(&loose.apply(spec.document()).unwrap(), "loose");
+    // Loosening a response is breaking for clients: why it is opt-in and marked.
+    eprintln!("spec-diff of the loosened spec: {}", diff["summary"]);
+    assert!(diff["summary"]["breaking"].as_u64() > Some(0), "{diff:#}");
 }

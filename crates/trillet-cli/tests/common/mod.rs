@@ -4,6 +4,8 @@
 
 use std::io::Read;
 
+pub mod deviations;
+
 /// Variables of the caller's environment that must not leak into a test run.
 pub const CALLER_ENV: [&str; 4] = [
     "TRILLET_API_KEY",

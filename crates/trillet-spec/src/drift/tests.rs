@@ -70,7 +70,9 @@ fn the_unknown_fields_example_is_reported_path_by_path() {
         ("/analyzedData/answered_by_voicemail", "unknown-property"),
         ("/analyzedData/sentiment", "unknown-property"),
         ("/metadata", "open-object-keys"),
-        ("/functionCalls/*", "open-object-keys"),
+        // `FunctionCall` names no property: what is seen in it is drift.
+        ("/functionCalls/*/name", "unknown-property"),
+        ("/functionCalls/*/latencyMs", "unknown-property"),
     ] {
         assert!(found.contains(&expected), "{expected:?} not in {found:?}");
     }
@@ -86,6 +88,7 @@ fn the_unknown_fields_example_is_reported_path_by_path() {
             types,
             example,
             add_to,
+            ..
         } => {
             assert_eq!(*records, 1);
             assert_eq!(types, &["array"]);
@@ -100,13 +103,20 @@ fn the_unknown_fields_example_is_reported_path_by_path() {
         }
         other => panic!("{other:?}"),
     }
-    match finding(&report, "/functionCalls/*", "open-object-keys") {
-        FindingKind::OpenObjectKeys { keys, .. } => {
-            let keys: Vec<&str> = keys.iter().map(|k| k.value.as_str()).collect();
-            assert_eq!(keys, ["arguments", "latencyMs", "name", "result"]);
+    // `FunctionCall` names no property, unlike the free-form `metadata`: its keys
+    // are drift, to be named in its own `properties`.
+    match finding(&report, "/functionCalls/*/latencyMs", "unknown-property") {
+        FindingKind::UnknownProperty {
+            add_to,
+            adds_properties,
+            ..
+        } => {
+            assert_eq!(add_to, "/components/schemas/FunctionCall");
+            assert!(*adds_properties);
         }
         other => panic!("{other:?}"),
     }
+    assert!(!found.contains(&("/functionCalls/*", "open-object-keys")));
 }
 
 #[test]
@@ -212,7 +222,7 @@ fn enums_types_formats_nulls_and_required_properties_are_checked() {
     errors.observe(&json!({"message": "no envelope"}));
     let report = errors.report();
     match finding(&report, "/error/message", "missing-required") {
-        FindingKind::MissingRequired { records } => assert_eq!(*records, 1),
+        FindingKind::MissingRequired { records, .. } => assert_eq!(*records, 1),
         other => panic!("{other:?}"),
     }
     finding(&report, "/error", "missing-required");
@@ -277,12 +287,16 @@ fn the_suggestion_describes_what_was_seen_and_only_adds() {
     let url = value_at("/components/schemas/CallHistory/properties/recordingUrl");
     assert_eq!(url["type"], "string");
     assert_eq!(url["nullable"], true);
-    assert!(
-        url["description"]
-            .as_str()
-            .unwrap()
-            .contains("Seen by `trillet spec drift` in 3 of 3 CallHistory records")
-    );
+    // The description names no count (a second run would rewrite it); the
+    // reason, for people, does.
+    assert_eq!(url["description"], super::SEEN);
+    let reason = &suggestion
+        .ops
+        .iter()
+        .find(|op| op.path.ends_with("/properties/recordingUrl"))
+        .unwrap()
+        .reason;
+    assert!(reason.contains("3 of 3 CallHistory records"), "{reason}");
     assert_eq!(
         value_at("/components/schemas/CallHistory/properties/duration")["type"],
         "number"
@@ -441,15 +455,401 @@ fn a_property_unknown_in_both_record_shapes_is_suggested_once_with_both_counts()
         .filter(|op| op.path == "/components/schemas/AnalyzedData/properties/sentiment")
         .collect();
     assert_eq!(ops.len(), 1, "{suggestion:#?}");
-    let description = ops[0].value["description"].as_str().unwrap();
+    let reason = &ops[0].reason;
+    assert!(reason.contains("1 of 1 CallHistory records"), "{reason}");
     assert!(
-        description.contains("1 of 1 CallHistory records"),
-        "{description}"
-    );
-    assert!(
-        description.contains("1 of 1 CallHistorySummary records"),
-        "{description}"
+        reason.contains("1 of 1 CallHistorySummary records"),
+        "{reason}"
     );
     // A string in one, an integer in the other: no type is claimed.
     assert!(ops[0].value.get("type").is_none(), "{:?}", ops[0].value);
+}
+
+#[test]
+fn a_record_serde_json_cannot_hold_is_reported_with_its_line_and_the_rest_is_read() {
+    let spec = spec();
+    let mut drift = DriftAnalyzer::with_schema(&spec, "CallHistory").unwrap();
+    let deep = format!("{{\"metadata\": {}1{}}}", "[".repeat(200), "]".repeat(200));
+    let input = format!(
+        "{{\"_id\": \"a\"}}\n{{\"_id\": \"b\", \"startTime\": 1e400}}\n\n{deep}\n{{\"_id\": \"c\", \"transcript\": []}}\n"
+    );
+    assert_eq!(
+        drift
+            .observe_input(input.as_bytes(), "calls.jsonl")
+            .unwrap(),
+        4
+    );
+    let report = drift.report();
+    assert_eq!(report.records, 4);
+    assert_eq!(report.unreadable_records, 2);
+    let places: Vec<(&str, &str)> = report
+        .unreadable
+        .iter()
+        .map(|u| (u.input.as_str(), u.at.as_str()))
+        .collect();
+    assert_eq!(
+        places,
+        [("calls.jsonl", "line 2"), ("calls.jsonl", "line 4")]
+    );
+    assert!(report.unreadable[0].reason.contains("number out of range"));
+    assert!(report.unreadable[1].reason.contains("recursion limit"));
+    // The records around them were analysed, and an unreadable one is drift.
+    assert_eq!(
+        findings(&report, "CallHistory"),
+        [("/transcript", "unknown-property")]
+    );
+    assert!(report.drifted());
+    let text = render::text(&report);
+    assert!(
+        text.contains("unreadable: calls.jsonl line 2: number out of range"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 records unreadable (not analysed)"),
+        "{text}"
+    );
+
+    // Elements of one array document are placed by their own line too.
+    let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    let page = "[\n{\"_id\": \"1\", \"timestamp\": 1, \"callId\": \"c\"},\n{\"_id\": \"2\", \"timestamp\": 1e999, \"callId\": \"c\"}\n]";
+    drift.observe_input(page.as_bytes(), "").unwrap();
+    let report = drift.report();
+    assert_eq!(report.unreadable[0].at, "line 3");
+    // One text with an unreadable record in it: the others are still observed.
+    let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    drift
+        .observe_json("[{\"_id\": \"1\", \"timestamp\": 1, \"callId\": \"c\"}, {\"_id\": \"2\", \"timestamp\": -1e400}]")
+        .unwrap();
+    let report = drift.report();
+    assert_eq!((report.records, report.unreadable_records), (2, 1));
+}
+
+#[test]
+fn records_that_violate_the_spec_are_counted() {
+    let spec = spec();
+    let mut drift = DriftAnalyzer::with_schema(&spec, "CallHistory").unwrap();
+    drift.observe(&json!({"_id": "1", "createdAt": "yesterday"}));
+    drift.observe(&json!({"_id": "2", "startTime": "1", "summary": null}));
+    drift.observe(&json!({"_id": "3", "status": "ringing", "transcript": []}));
+    let report = drift.report();
+    // New properties and new values of open sets are drift the spec allows.
+    assert_eq!(report.violating(), 2);
+    assert!(
+        render::text(&report).starts_with("drift: 3 records read (3 records CallHistory); 5 findings of drift; 2 records violate the spec\n"),
+        "{}",
+        render::text(&report)
+    );
+}
+
+/// Everything of `markdown` outside its code spans (CommonMark: a run of backticks
+/// opens a span that the next run of the same length closes).
+fn outside_code_spans(markdown: &str) -> String {
+    let chars: Vec<char> = markdown.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '`' {
+            let run = chars[i..].iter().take_while(|c| **c == '`').count();
+            let mut j = i + run;
+            let mut closed = None;
+            while j < chars.len() {
+                if chars[j] == '`' {
+                    let other = chars[j..].iter().take_while(|c| **c == '`').count();
+                    if other == run {
+                        closed = Some(j + run);
+                        break;
+                    }
+                    j += other;
+                } else {
+                    j += 1;
+                }
+            }
+            match closed {
+                Some(end) => i = end,
+                None => {
+                    out.extend(&chars[i..i + run]);
+                    i += run;
+                }
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn markdown_code_quotes_every_string_from_the_server() {
+    let spec = spec();
+    let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    let hostile = "<img src=x onerror=alert(1)> [click](https://evil.example) @maintainers ``x";
+    drift.observe(&json!({"_id": "1", "startTime": 1, "status": hostile,
+                          "metadata": {hostile: 1}, hostile: hostile,
+                          "createdAt": hostile}));
+    drift.observe(&json!({"error": {"code": "c"}, "x": hostile}));
+    drift.observe(&json!(hostile));
+    let report = drift.report();
+    let md = render::markdown(&report);
+    let prose = outside_code_spans(&md);
+    for raw in ["<img", "](", "@maintainers", "onerror"] {
+        assert!(!prose.contains(raw), "{raw} outside a code span in:\n{md}");
+    }
+    // Still there, inside code spans, and the table rows keep their three cells.
+    assert!(md.contains("@maintainers"), "{md}");
+    for row in md.lines().filter(|l| l.starts_with("| `/")) {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 4, "{row}");
+    }
+}
+
+#[test]
+fn text_columns_line_up_when_keys_are_escaped() {
+    let spec = spec();
+    let mut drift = DriftAnalyzer::with_schema(&spec, "CallHistory").unwrap();
+    drift.observe(&json!({"_id": "1", "a\u{1b}[31m\u{202e}": 1, "plain_key_x": 2}));
+    let text = render::text(&drift.report());
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("unknown-property"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    // The kind column starts at the same character on both rows.
+    let column = |row: &str| {
+        let byte = row.find("unknown-property").unwrap();
+        row[..byte].chars().count()
+    };
+    assert_eq!(column(rows[0]), column(rows[1]), "{text}");
+}
+
+#[test]
+fn new_objects_and_arrays_of_objects_are_described_as_deep_as_seen() {
+    let spec = spec();
+    let mut drift = DriftAnalyzer::with_schema(&spec, "CallHistory").unwrap();
+    let records = [
+        json!({"_id": "1", "transfer": {"to": "+1555", "at": 5, "agent": {"id": "a", "queue": "sales"}},
+               "transcript": [{"role": "agent", "text": "Hi", "ts": 0.5}, {"role": "user", "ts": 1}],
+               "functionCalls": [{"latency_ms": 812}]}),
+        json!({"_id": "2", "transfer": {"to": "+1556", "reason": "busy"},
+               "functionCalls": [{"latency_ms": 3, "name": "book"}]}),
+    ];
+    for record in &records {
+        drift.observe(record);
+    }
+    let report = drift.report();
+    let suggestion = report.suggestion();
+    let op = |path: &str| {
+        suggestion
+            .ops
+            .iter()
+            .find(|op| op.path == path)
+            .unwrap_or_else(|| panic!("no {path} in {suggestion:#?}"))
+    };
+    let transfer = &op("/components/schemas/CallHistory/properties/transfer").value;
+    assert_eq!(
+        *transfer,
+        json!({"type": "object", "description": SEEN, "additionalProperties": {}, "properties": {
+            "to": {"type": "string"}, "reason": {"type": "string"}, "at": {"type": "number"},
+            "agent": {"type": "object", "additionalProperties": {}, "properties": {
+                "id": {"type": "string"}, "queue": {"type": "string"}}}}})
+    );
+    assert!(transfer.get("required").is_none());
+    let transcript = &op("/components/schemas/CallHistory/properties/transcript").value;
+    assert_eq!(
+        transcript["items"],
+        json!({"type": "object", "additionalProperties": {}, "properties": {
+            "role": {"type": "string"}, "text": {"type": "string"}, "ts": {"type": "number"}}})
+    );
+    // Keys seen inside items of `functionCalls` go on its item schema, which names
+    // none yet: one `properties` map.
+    let calls = &op("/components/schemas/FunctionCall/properties").value;
+    assert_eq!(calls["latency_ms"]["type"], "number");
+    assert_eq!(calls["name"]["type"], "string");
+    assert!(suggestion.ops.iter().all(|op| !op.loosens));
+
+    // The patched spec describes every record, and still takes them.
+    let patched = Spec::from_document(suggestion.apply(spec.document()).unwrap()).unwrap();
+    let mut again = DriftAnalyzer::with_schema(&patched, "CallHistory").unwrap();
+    for record in &records {
+        again.observe(record);
+    }
+    let after = again.report();
+    assert!(!after.drifted(), "{}", render::text(&after));
+    #[cfg(feature = "validate")]
+    {
+        let validator = patched.validator("CallHistory").unwrap();
+        for record in &records {
+            assert!(
+                validator.is_valid(record),
+                "{:?}",
+                validator.problems(record)
+            );
+        }
+    }
+}
+
+#[test]
+fn violations_get_a_loosening_change_only_when_asked() {
+    let spec = spec();
+    let mut drift = DriftAnalyzer::with_schema(&spec, "CallHistory").unwrap();
+    let records = [
+        json!({"_id": "1", "startTime": "1737062900", "summary": null, "createdAt": "yesterday"}),
+        json!({"_id": "2", "startTime": 1.5, "summary": "s", "createdAt": "2025-01-01T10:00:00Z"}),
+        json!({"_id": "3", "status": 7}),
+    ];
+    for record in &records {
+        drift.observe(record);
+    }
+    let report = drift.report();
+    assert!(
+        report.suggestion().ops.is_empty(),
+        "{:#?}",
+        report.suggestion()
+    );
+    let suggestion = report.suggest(&SuggestOptions::new().violations(true));
+    assert!(suggestion.loosens());
+    assert!(
+        suggestion.ops.iter().all(|op| op.loosens),
+        "{suggestion:#?}"
+    );
+    let at = |path: &str| suggestion.ops.iter().find(|op| op.path == path);
+    let start = "/components/schemas/CallHistory/properties/startTime";
+    assert_eq!(
+        at(&format!("{start}/type")).unwrap().kind,
+        PatchKind::Remove
+    );
+    assert_eq!(
+        at(&format!("{start}/anyOf")).unwrap().value,
+        json!([{"type": "number"}, {"type": "string"}])
+    );
+    assert_eq!(
+        at("/components/schemas/CallHistory/properties/summary/nullable")
+            .unwrap()
+            .value,
+        true
+    );
+    assert_eq!(
+        at("/components/schemas/CallHistory/properties/createdAt/format")
+            .unwrap()
+            .kind,
+        PatchKind::Remove
+    );
+    // No alternative of the open set takes a number: one more does.
+    assert_eq!(
+        at("/components/schemas/CallStatus/anyOf/-").unwrap().value,
+        json!({"type": "number"})
+    );
+    let patch = suggestion.to_json_patch();
+    assert!(
+        patch
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|op| op["loosens"] == true),
+        "{patch}"
+    );
+    assert!(render::suggestion_text(&suggestion).contains("# LOOSENS: review before applying"));
+
+    // With the change, the spec takes every record.
+    let patched = Spec::from_document(suggestion.apply(spec.document()).unwrap()).unwrap();
+    let mut again = DriftAnalyzer::with_schema(&patched, "CallHistory").unwrap();
+    for record in &records {
+        again.observe(record);
+    }
+    assert_eq!(
+        again.report().violating(),
+        0,
+        "{}",
+        render::text(&again.report())
+    );
+    #[cfg(feature = "validate")]
+    {
+        let validator = patched.validator("CallHistory").unwrap();
+        for record in &records {
+            assert!(
+                validator.is_valid(record),
+                "{:?}",
+                validator.problems(record)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_second_run_over_more_records_suggests_the_same_text() {
+    let spec = spec();
+    let run = |n: usize| {
+        let mut drift = DriftAnalyzer::with_schema(&spec, "CallHistory").unwrap();
+        for i in 0..n {
+            drift.observe(&json!({"_id": i.to_string(), "recordingUrl": "https://r.example/1"}));
+        }
+        let suggestion = drift.report().suggestion();
+        suggestion.apply(spec.document()).unwrap()
+    };
+    assert_eq!(run(3), run(10));
+}
+
+#[test]
+fn the_patched_spec_keeps_date_examples_quoted_in_yaml() {
+    let spec = spec();
+    let yaml = render::spec_yaml(spec.document()).unwrap();
+    // serde_norway's own output leaves them plain, which YAML 1.1 readers load as dates.
+    let plain = serde_norway::to_string(spec.document()).unwrap();
+    assert!(
+        plain.contains("createdAt: 2025-01-01T10:00:00Z"),
+        "the premise changed"
+    );
+    assert!(yaml.contains("createdAt: '2025-01-01T10:00:00Z'"), "{yaml}");
+    for line in yaml.lines() {
+        let value = line
+            .split_once(": ")
+            .map_or(line.trim_start_matches([' ', '-']), |(_, v)| v);
+        let b = value.as_bytes();
+        let date_like = b.len() >= 6 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+        assert!(!date_like, "a plain date-like scalar: {line}");
+    }
+    let back: Value = serde_norway::from_str(&yaml).unwrap();
+    assert_eq!(&back, spec.document());
+}
+
+#[test]
+fn a_har_file_is_read_entry_by_entry_against_each_operation() {
+    use base64::Engine as _;
+    let spec = spec();
+    let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    let record = r#"{"_id": "a", "startTime": 1, "transcript": []}"#;
+    let page = r#"[{"_id": "a", "timestamp": 1, "callId": "c", "sentiment": "ok"}]"#;
+    let har = json!({"log": {"version": "1.2", "creator": {"name": "t"}, "entries": [
+        {"request": {"method": "GET", "url": "https://api.example/v2/api/call-history/a?x=1"},
+         "response": {"status": 200, "content": {"mimeType": "application/json",
+             "text": base64::engine::general_purpose::STANDARD.encode(record), "encoding": "base64"}}},
+        {"request": {"method": "GET", "url": "https://api.example/v2/api/call-history?page=1"},
+         "response": {"status": 200, "content": {"text": page}}},
+        {"request": {"method": "GET", "url": "https://cdn.example/app.js"},
+         "response": {"status": 200, "content": {"text": "{}"}}},
+        {"request": {"method": "GET", "url": "https://api.example/v2/api/call-history/b"},
+         "response": {"status": 200, "content": {"text": "{\"_id\": \"b\", \"startTime\": 1e400}"}}},
+    ]}});
+    let summary = drift
+        .observe_har(har.to_string().as_bytes(), "s.har")
+        .unwrap();
+    assert_eq!(
+        (summary.entries, summary.analysed, summary.other),
+        (4, 3, 1)
+    );
+    let report = drift.report();
+    assert_eq!(
+        findings(&report, "CallHistory"),
+        [("/transcript", "unknown-property")]
+    );
+    assert_eq!(
+        findings(&report, "CallHistorySummary"),
+        [("/sentiment", "unknown-property")]
+    );
+    assert_eq!(report.unreadable[0].at, "entry 4");
+    assert!(drift.observe_har(&b"{\"x\": 1}"[..], "").is_err());
 }

@@ -329,6 +329,7 @@ async fn malformed_bodies_give_the_right_error_kind() {
     let cases: Vec<Case> = vec![
         ("truncated", json(200, r#"{"_id":"a","startTi"#), |e| {
             matches!(e, Error::Decode { .. })
+                && e.body() == Some(br#"{"_id":"a","startTi"#.as_slice())
         }),
         ("array", json(200, "[]"), |e| {
             matches!(e, Error::Decode { .. })
@@ -339,7 +340,11 @@ async fn malformed_bodies_give_the_right_error_kind() {
         (
             "bad field",
             json(200, r#"{"_id":"a","startTime":"abc"}"#),
-            |e| matches!(e, Error::Decode { path, .. } if path == "startTime"),
+            // The body that did not decode stays with the error, as received.
+            |e| {
+                matches!(e, Error::Decode { path, .. } if path == "startTime")
+                    && e.body() == Some(br#"{"_id":"a","startTime":"abc"}"#.as_slice())
+            },
         ),
         (
             "html 502",
