@@ -124,7 +124,7 @@ fn the_suggested_change_is_non_breaking_on_the_wire() {
 }
 
 #[allow(dead_code)] // shared with the CLI's drift tests, which use all of it
-#[path = "../../../crates/trillet-cli/tests/common/deviations.rs"]
+#[path = "../../../crates/trillet-cli/tests/it/common/deviations.rs"]
 mod deviations;
 
 /// The Rust items a spec-diff report rates as a major change, each once.

@@ -1,7 +1,7 @@
 //! The `trillet` binary end to end against its built-in mock, with golden outputs in
 //! `tests/data/` (regenerate with `UPDATE_GOLDEN=1 cargo test -p trillet-cli`).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! The real binary against real processes, pipes and signals: hostile server text,
 //! SIGTERM and SIGHUP mid-batch, `kill -9` and `--resume`, streaming stdin, flags.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -3,7 +3,7 @@
 //! sends, and parameter problems refused before any request (a loopback server
 //! counts what arrives).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! Proxies from the environment, with the real binary: loopback traffic (`--mock`, a
 //! local base URL) never goes through one, and for https a proxy sees only CONNECT.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::TcpListener;
