@@ -76,6 +76,8 @@ pub use request::redirect_policy;
 pub use retry::{RetryPolicy, is_retryable_status};
 pub use timeouts::Timeouts;
 
+/// The time types of the models and of [`ListCallHistories::since`] (chrono's).
+pub use chrono::{DateTime, Utc};
 /// HTTP methods and statuses, as [`OperationRequest`] and [`RawResponse`] use them.
 pub use reqwest::{Method, StatusCode};
 
@@ -88,3 +90,98 @@ pub use trillet_api::{Direction, Status};
 
 /// The generated low-level crate, for what this crate does not wrap.
 pub use trillet_api as api;
+
+/// The README's Rust snippets, compiled as doc-tests; the unit test below checks
+/// that they use no crate beyond the README's dependency block.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeSnippets;
+
+#[cfg(test)]
+mod readme {
+    /// The crates of the README's dependency block (as Rust names), and std's.
+    const DECLARED: [&str; 6] = [
+        "trillet",
+        "tokio",
+        "futures_util",
+        "tracing_subscriber",
+        "std",
+        "core",
+    ];
+
+    /// The first segment of every path in `code` that starts at a crate: each
+    /// `use` tree's root, and each lowercase `name::` not preceded by `::` or a
+    /// name character elsewhere (types, `Client::from_env`, start uppercase).
+    fn crate_roots(code: &str) -> Vec<String> {
+        let mut roots = Vec::new();
+        for line in code.lines() {
+            let line = line.trim_start().trim_start_matches("# ");
+            if line.starts_with("//") {
+                continue;
+            }
+            if let Some(tree) = line.strip_prefix("use ") {
+                let root: String = tree
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                roots.push(root);
+                continue;
+            }
+            let bytes = line.as_bytes();
+            let mut i = 0;
+            while let Some(at) = line[i..].find("::").map(|n| n + i) {
+                let start = line[..at]
+                    .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .map_or(0, |n| n + 1);
+                let name = &line[start..at];
+                let after_path = start >= 2 && &bytes[start - 2..start] == b"::";
+                let after_dot = start >= 1 && bytes[start - 1] == b'.';
+                if !name.is_empty()
+                    && !after_path
+                    && !after_dot
+                    && name.starts_with(|c: char| c.is_ascii_lowercase())
+                {
+                    roots.push(name.to_owned());
+                }
+                i = at + 2;
+            }
+        }
+        roots
+    }
+
+    #[test]
+    fn readme_snippets_use_only_the_crates_of_its_dependency_block() {
+        let readme = include_str!("../../../README.md");
+        let mut snippets = 0;
+        let mut rest = readme;
+        while let Some(start) = rest.find("```rust") {
+            let body = &rest[start..];
+            let Some(open_end) = body.find('\n') else {
+                break;
+            };
+            let Some(len) = body[open_end..].find("\n```") else {
+                break;
+            };
+            let code = &body[open_end..open_end + len];
+            snippets += 1;
+            for root in crate_roots(code) {
+                assert!(
+                    DECLARED.contains(&root.as_str()),
+                    "a README snippet uses `{root}`, which its dependency block does not \
+                     declare:\n{code}"
+                );
+            }
+            rest = &body[open_end + len..];
+        }
+        assert!(snippets >= 4, "found {snippets} snippets");
+        // The scanner itself: what the newcomer pasted.
+        assert_eq!(
+            crate_roots("use trillet_api::types::{CallHistory, error::ConversionError};"),
+            ["trillet_api"]
+        );
+        assert_eq!(
+            crate_roots("let t: chrono::DateTime<Utc> = x.y::<u8>(); Client::new(); a.b::<c::D>()"),
+            ["chrono", "c"]
+        );
+    }
+}
