@@ -230,16 +230,16 @@ fn an_operation_added_to_the_spec_works_everywhere_after_codegen() {
     let properties = run(
         "the property suite",
         cargo(&copy, &target)
-            .args(["test", "-q", "-p", "trillet-tests", "--test", "properties"])
-            .args(["--", "--nocapture", "every_"])
+            .args(["test", "-q", "-p", "trillet-tests", "--test", "it"])
+            .args(["--", "--nocapture", "properties::every_"])
             .env("PROPTEST_CASES", "32"),
     );
     let _ = properties;
     let components = run(
         "the component table",
         cargo(&copy, &target)
-            .args(["test", "-q", "-p", "trillet-tests", "--test", "properties"])
-            .args(["--", "--exact", "every_spec_component_has_a_model_type"]),
+            .args(["test", "-q", "-p", "trillet-tests", "--test", "it"])
+            .args(["--", "--exact", "properties::every_spec_component_has_a_model_type"]),
     );
     assert!(String::from_utf8_lossy(&components.stdout).contains("1 passed"));
 
