@@ -172,6 +172,15 @@ fn check_operations(
         }
         // Operation-level security overrides the document's.
         let raw = doc.pointer(&pointer);
+        // What the retry rule, the CLI's confirmation and the docs read.
+        use crate::extensions::{DOCS_KEY, EFFECT_KEY, spec_docs, spec_effect};
+        let extension = |key: &str| raw.and_then(|o| o.get(key));
+        if let Err(e) = spec_effect(extension(EFFECT_KEY)) {
+            findings.push(at(format!("{pointer}/{EFFECT_KEY}"), e));
+        }
+        if let Err(e) = spec_docs(extension(DOCS_KEY)) {
+            findings.push(at(format!("{pointer}/{DOCS_KEY}"), e));
+        }
         let security_pointer = if raw.and_then(|o| o.get("security")).is_some() {
             format!("{pointer}/security")
         } else {
@@ -444,7 +453,7 @@ mod tests {
     fn duplicate_operation_ids_are_reported() {
         let doubled = spec_text().replace(
             "components:\n",
-            "  /v2/api/call-history-copy/{callHistoryId}:\n    get:\n      operationId: get_call_history\n      security: [{apiKey: [], workspaceId: []}]\n      parameters: [{name: callHistoryId, in: path, required: true, schema: {type: string}}]\n      responses: {\"200\": {description: ok}}\ncomponents:\n",
+            "  /v2/api/call-history-copy/{callHistoryId}:\n    get:\n      operationId: get_call_history\n      x-trillet-effect: read\n      x-trillet-docs: [\"https://docs.trillet.ai/x\"]\n      security: [{apiKey: [], workspaceId: []}]\n      parameters: [{name: callHistoryId, in: path, required: true, schema: {type: string}}]\n      responses: {\"200\": {description: ok}}\ncomponents:\n",
         );
         let findings = lint(&doubled, &example_files());
         // Paths are visited in sorted order: the copy sorts first, so the original is the duplicate.
@@ -456,6 +465,48 @@ mod tests {
         );
         assert!(
             findings[0].message.contains("call-history-copy"),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn every_operation_must_say_its_effect_and_its_source_page() {
+        let text = spec_text();
+        let effect = "x-trillet-effect: read";
+        assert!(text.contains(effect), "the spec has no effect to remove");
+        let unknown = lint(
+            &text.replacen(effect, "x-trillet-effect: reads", 1),
+            &example_files(),
+        );
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert!(
+            unknown[0].pointer.ends_with("/x-trillet-effect"),
+            "{unknown:?}"
+        );
+        assert!(
+            unknown[0].message.contains("unknown effect \"reads\""),
+            "{unknown:?}"
+        );
+        let missing = lint(&text.replacen(effect, "", 1), &example_files());
+        assert!(
+            missing
+                .iter()
+                .any(|f| f.message.contains("no x-trillet-effect")),
+            "{missing:?}"
+        );
+        let docs = text
+            .find("x-trillet-docs:")
+            .expect("the spec names its pages");
+        let undocumented = format!(
+            "{}x-trillet-docs-gone:{}",
+            &text[..docs],
+            &text[docs + 15..]
+        );
+        let findings = lint(&undocumented, &example_files());
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.pointer.ends_with("/x-trillet-docs")),
             "{findings:?}"
         );
     }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod codegen;
+mod extensions;
 mod lint;
 mod spec_diff;
 

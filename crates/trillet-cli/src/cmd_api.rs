@@ -353,6 +353,11 @@ fn build_request(
     })?;
     let mut request =
         OperationRequest::new(method, operation.path.clone()).operation_id(&operation.id);
+    // The spec's effect decides the retries; an effect this build does not know is
+    // treated as a write (never repeated once it may have arrived), not as a read.
+    if let Some(effect) = &operation.effect {
+        request = request.effect(effect.parse().unwrap_or(trillet::Effect::Write));
+    }
     for parameter in typed {
         request = match parameter.location.as_str() {
             "path" => request.path_param(parameter.name, parameter.text),

@@ -36,6 +36,10 @@ pub struct Operation {
     pub request_body: Option<(Value, bool)>,
     /// Its responses, in document order.
     pub responses: Vec<Response>,
+    /// Its `x-trillet-effect`, as written: what running it does in the real world
+    /// (`read`, `write`, `call`, …; parsed by `trillet_api::Effect`, checked by
+    /// `cargo xtask lint`).
+    pub effect: Option<String>,
 }
 
 /// One parameter of an operation.
@@ -263,6 +267,7 @@ impl Spec {
             security,
             request_body,
             responses,
+            effect: text(raw, "x-trillet-effect"),
         })
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Datelike as _, SecondsFormat, Utc};
 use reqwest::StatusCode;
+use trillet_api::Effect;
 
 /// Everything that can go wrong, from configuration to decoding.
 ///
@@ -107,6 +108,28 @@ pub enum Error {
         reason: String,
     },
 
+    /// A failure the client retries for a read, of a request that is not one and
+    /// may have reached the server ([`Error::may_have_reached_server`]), so it was
+    /// not sent again: the server may have acted on it (placed a call, sent a
+    /// message, created a record), and the API has no idempotency key to make a
+    /// repeat safe. The message says what it may have done and how to check; the
+    /// accessors ([`status`](Error::status), [`is_timeout`](Error::is_timeout), …)
+    /// describe the failure itself, and [`is_retryable`](Error::is_retryable) is
+    /// `false`.
+    #[error(
+        "{error}; not retried: {operation} may have {}, so sending it again could do that twice; {}",
+        effect.consequence(),
+        effect.how_to_check()
+    )]
+    Unconfirmed {
+        /// The operation id, as in the spec.
+        operation: String,
+        /// What the operation does in the real world.
+        effect: Effect,
+        /// The failure that ended the call.
+        error: Box<Error>,
+    },
+
     /// The connection failed, or broke off before the response was complete.
     #[error("could not reach the API: {cause}{}", after_attempts(*attempts))]
     Transport {
@@ -123,13 +146,15 @@ pub enum Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        DebugChain(self).fmt(f)
+        // An unconfirmed write's message holds its failure's: its causes follow.
+        let causes = std::error::Error::source(self.failure());
+        DebugChain(self, causes).fmt(f)
     }
 }
 
 impl fmt::Debug for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        DebugChain(self).fmt(f)
+        DebugChain(self, std::error::Error::source(self)).fmt(f)
     }
 }
 
@@ -139,13 +164,16 @@ impl fmt::Debug for ConfigError {
 ///
 /// Written by hand because the derived `Debug` (`Config(MissingEnv("…"))`) hides
 /// the message, and no crate turns one error's chain into `Debug` output.
-struct DebugChain<'a>(&'a (dyn std::error::Error + 'static));
+struct DebugChain<'a>(
+    &'a (dyn fmt::Display + 'a),
+    Option<&'a (dyn std::error::Error + 'static)>,
+);
 
 impl fmt::Debug for DebugChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = Escaped(f);
         write!(out, "{}", self.0)?;
-        let mut source = self.0.source();
+        let mut source = self.1;
         if source.is_some() {
             out.0.write_str("\n\nCaused by:")?;
         }
@@ -347,6 +375,22 @@ pub struct ApiError {
     pub path: Option<String>,
 }
 
+impl ApiError {
+    /// The API's documented envelope code for a request its rate limiter refused.
+    pub const RATE_LIMIT_CODE: &'static str = "rate_limit_exceeded";
+
+    /// Whether the API refused the request for its rate before processing it: a
+    /// 429 carrying the documented envelope code [`RATE_LIMIT_CODE`](Self::RATE_LIMIT_CODE).
+    /// The docs describe only that rejection for a 429, and tell clients to retry
+    /// it; a 429 with any other code (or none) may be the undocumented
+    /// concurrent-call limit or a proxy's, and is not taken to prove that nothing
+    /// happened.
+    pub fn rejected_for_rate(&self) -> bool {
+        self.status == StatusCode::TOO_MANY_REQUESTS
+            && self.code.as_deref() == Some(Self::RATE_LIMIT_CODE)
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the API answered {}", self.status)?;
@@ -432,9 +476,33 @@ impl fmt::Display for Coarse {
 }
 
 impl Error {
+    /// The failure itself: the error an [`Error::Unconfirmed`] holds, else this one.
+    fn failure(&self) -> &Error {
+        match self {
+            Error::Unconfirmed { error, .. } => error.failure(),
+            other => other,
+        }
+    }
+
+    /// What the operation may have done although the call failed, when the client
+    /// did not send it again for that reason ([`Error::Unconfirmed`]).
+    pub fn effect(&self) -> Option<Effect> {
+        match self {
+            Error::Unconfirmed { effect, .. } => Some(*effect),
+            _ => None,
+        }
+    }
+
+    /// Whether the request may have taken effect although the call failed, and
+    /// was therefore not sent again ([`Error::Unconfirmed`]): check before
+    /// repeating it, as the message says how.
+    pub fn is_unconfirmed(&self) -> bool {
+        matches!(self, Error::Unconfirmed { .. })
+    }
+
     /// The HTTP status, for API errors and redirects.
     pub fn status(&self) -> Option<StatusCode> {
-        match self {
+        match self.failure() {
             Error::Api(api) => Some(api.status),
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Redirect {
@@ -448,7 +516,7 @@ impl Error {
 
     /// The API's error code (`not_found`, `rate_limit_exceeded`, ...), when it sent one.
     pub fn code(&self) -> Option<&str> {
-        match self {
+        match self.failure() {
             Error::Api(api) => api.code.as_deref(),
             _ => None,
         }
@@ -456,7 +524,7 @@ impl Error {
 
     /// The API error details, for API errors.
     pub fn api_error(&self) -> Option<&ApiError> {
-        match self {
+        match self.failure() {
             Error::Api(api) => Some(api),
             _ => None,
         }
@@ -467,7 +535,7 @@ impl Error {
     /// arrived; `None` for other errors (an error status keeps its envelope in
     /// [`ApiError`]).
     pub fn body(&self) -> Option<&[u8]> {
-        match self {
+        match self.failure() {
             Error::Decode { body, .. } if !body.is_empty() => Some(body),
             _ => None,
         }
@@ -486,18 +554,18 @@ impl Error {
 
     /// Whether a time budget ran out.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
+        matches!(self.failure(), Error::Timeout { .. })
     }
 
     /// Whether the connection failed or broke off.
     pub fn is_transport(&self) -> bool {
-        matches!(self, Error::Transport { .. })
+        matches!(self.failure(), Error::Transport { .. })
     }
 
     /// How long the server asked the client to wait before trying again, measured
     /// from when the error was made.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self {
+        match self.failure() {
             Error::Api(api) => api.retry_after,
             Error::RateLimited { wait, .. } => Some(*wait),
             _ => None,
@@ -506,7 +574,7 @@ impl Error {
 
     /// When the server said requests may resume.
     pub fn retry_at(&self) -> Option<SystemTime> {
-        match self {
+        match self.failure() {
             Error::Api(api) => api.retry_at,
             Error::RateLimited { retry_at, .. } => Some(*retry_at),
             _ => None,
@@ -517,7 +585,9 @@ impl Error {
     /// timeouts, refused, reset or broken connections, DNS failures): the same
     /// request may succeed later. The client already retried it as often as its
     /// policy allows, or stopped because the server asked for a longer wait.
-    /// This is the one classifier: the client's retry loop asks it too.
+    /// This is the one classifier: the client's retry loop asks it too, and, for
+    /// an operation that is not a read, [`may_have_reached_server`](Self::may_have_reached_server)
+    /// as well.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(api) => crate::retry::is_retryable_status(api.status),
@@ -531,6 +601,34 @@ impl Error {
                     | TransportCause::Other(_)
             ),
             _ => false,
+        }
+    }
+
+    /// Whether the request may have reached the server (and the server may have
+    /// acted on it) although the call failed: `false` only when it certainly did
+    /// not. That is: connecting failed (refused, no such host, the TLS handshake
+    /// or the proxy tunnel failed, connecting timed out), the request could not be
+    /// built, the client's own wait ended the call before sending
+    /// ([`Error::RateLimited`]), or the API's rate limiter refused it
+    /// ([`ApiError::rejected_for_rate`]). A request whose [`Effect`] is not
+    /// `Read` is never sent again once this holds ([`Error::Unconfirmed`]): the API
+    /// has no idempotency key, so a repeat could place a second call or send a
+    /// second message. A caller's own retry must ask the same question.
+    pub fn may_have_reached_server(&self) -> bool {
+        match self {
+            Error::Api(api) => !api.rejected_for_rate(),
+            Error::Timeout { stage, .. } => *stage != TimeoutStage::Connect,
+            // reqwest's connect errors come from its connector (DNS, TCP, TLS
+            // handshake, proxy tunnel): the request had not been written yet.
+            Error::Transport { cause, source, .. } => {
+                !(source.is_connect()
+                    || matches!(cause, TransportCause::Refused(_) | TransportCause::Dns(_)))
+            }
+            Error::Config(_)
+            | Error::InvalidId { .. }
+            | Error::InvalidRequest { .. }
+            | Error::RateLimited { .. } => false,
+            _ => true,
         }
     }
 
@@ -548,12 +646,17 @@ impl Error {
 
     /// Sets the number of attempts on the variants that count them.
     pub(crate) fn with_attempts(mut self, n: u32) -> Self {
-        match &mut self {
+        self.set_attempts(n);
+        self
+    }
+
+    fn set_attempts(&mut self, n: u32) {
+        match self {
+            Error::Unconfirmed { error, .. } => error.set_attempts(n),
             Error::Api(api) => api.attempts = n,
             Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => *attempts = n,
             _ => {}
         }
-        self
     }
 }
 
@@ -723,7 +826,7 @@ mod tests {
         struct Outer(#[source] std::io::Error);
         let e = Outer(std::io::Error::other("inner\u{7}"));
         assert_eq!(
-            format!("{:?}", DebugChain(&e)),
+            format!("{:?}", DebugChain(&e, std::error::Error::source(&e))),
             "outer\n\nCaused by:\n    inner\\u{7}"
         );
     }

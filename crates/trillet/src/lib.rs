@@ -75,6 +75,7 @@ pub use record::CallHistoryExt;
 pub use request::redirect_policy;
 pub use retry::{RetryPolicy, is_retryable_status};
 pub use timeouts::Timeouts;
+pub use trillet_api::Effect;
 
 /// The time types of the models and of [`ListCallHistories::since`] (chrono's).
 pub use chrono::{DateTime, Utc};

@@ -18,6 +18,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use crate::error::Error;
+use trillet_api::Effect;
 
 /// An HTTP request to the API described at run time: method, path template, path
 /// parameters, query pairs, headers and an optional JSON body.
@@ -79,6 +80,8 @@ pub struct OperationRequest {
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     body: Option<Bytes>,
+    /// `None`: [`Effect::for_method`].
+    effect: Option<Effect>,
 }
 
 impl fmt::Debug for OperationRequest {
@@ -87,6 +90,7 @@ impl fmt::Debug for OperationRequest {
         f.debug_struct("OperationRequest")
             .field("operation", &self.operation)
             .field("method", &self.method)
+            .field("effect", &self.effect_of())
             .field("path_template", &self.path_template)
             .field("path_params", &self.path_params)
             .field("query", &self.query)
@@ -111,7 +115,25 @@ impl OperationRequest {
             query: Vec::new(),
             headers: Vec::new(),
             body: None,
+            effect: None,
         }
+    }
+
+    /// What the operation does in the real world (the spec's `x-trillet-effect`),
+    /// which decides whether it may be sent twice. Without it, an operation id of
+    /// the generated client takes that operation's effect
+    /// ([`trillet_api::operation_effect`]); any other request counts GET, HEAD,
+    /// OPTIONS and TRACE as reads and every other method as a write.
+    pub fn effect(mut self, effect: Effect) -> Self {
+        self.effect = Some(effect);
+        self
+    }
+
+    /// The effect the request is sent with (see [`effect`](Self::effect)).
+    pub fn effect_of(&self) -> Effect {
+        self.effect
+            .or_else(|| trillet_api::operation_effect(&self.operation))
+            .unwrap_or_else(|| Effect::for_method(self.method.as_str()))
     }
 
     /// The operation's id, for logs and errors (the spec's `operationId`).
@@ -271,6 +293,7 @@ impl OperationRequest {
         }
         Ok(Prepared {
             operation: self.operation.clone(),
+            effect: self.effect_of(),
             method: self.method.clone(),
             url,
             headers,
@@ -328,6 +351,7 @@ fn encode_segment(value: &str, out: &mut String) {
 /// builds its `reqwest::Request` from it (cheap clones; the body is shared).
 pub(crate) struct Prepared {
     pub(crate) operation: Cow<'static, str>,
+    pub(crate) effect: Effect,
     method: Method,
     url: url::Url,
     headers: HeaderMap,

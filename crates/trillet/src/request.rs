@@ -20,6 +20,16 @@
 //! then stops where the generated code would on a stand-in response. So both kinds
 //! of request share admission, timeouts, classification, waits, credentials, body
 //! capture, error mapping and logs.
+//!
+//! **Writes are sent at most once once they may have arrived.** The API has no
+//! idempotency key, so every operation's real-world effect comes from the spec
+//! (`x-trillet-effect`, compiled into [`trillet_api::operation_effect`]) or, for a
+//! run-time request, from [`crate::OperationRequest::effect`] and else its method.
+//! An attempt that failed in a retryable way is repeated only when the effect is
+//! repeatable (a read) or the failure proves the server never acted on it: a refused
+//! or unresolvable connection, a connect timeout, or a 429 `rate_limit_exceeded`.
+//! Anything else ends in [`Error::Unconfirmed`], which says what may have happened
+//! and where to check.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -38,6 +48,7 @@ use crate::operation::{Prepared, RawResponse};
 use crate::rate_limit::{Limiter, Pause};
 use crate::retry::{RetryPolicy, server_hint};
 use crate::timeouts::Timeouts;
+use trillet_api::Effect;
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const X_WORKSPACE_ID: HeaderName = HeaderName::from_static("x-workspace-id");
@@ -119,6 +130,11 @@ pub(crate) struct Call<'p> {
     throttled: Option<(Instant, Duration)>,
     /// Whether the next attempt's permit is already taken.
     prepaid: bool,
+    /// The operation, as the last attempt named it.
+    operation: Cow<'static, str>,
+    /// What the operation does, as the last attempt's exchange knew it (`None`
+    /// until one got that far): it decides whether a failure may be retried.
+    effect: Option<Effect>,
 }
 
 impl<'p> Call<'p> {
@@ -134,6 +150,8 @@ impl<'p> Call<'p> {
             attempts: 0,
             throttled: None,
             prepaid: false,
+            operation: Cow::Borrowed(""),
+            effect: None,
         }
     }
 
@@ -203,6 +221,8 @@ impl<'p> Call<'p> {
             .map(RefCell::into_inner)
             .unwrap_or_default();
         let latency_ms = started.elapsed().as_millis() as u64;
+        self.operation = seen.operation.clone();
+        self.effect = seen.effect.or(self.effect);
         let (operation, status, bytes) = (
             seen.operation.clone(),
             seen.status.map(|s| s.as_u16()),
@@ -236,7 +256,11 @@ impl<'p> Call<'p> {
 
     /// After a failed attempt: `Ok` once the wait before the next attempt is over, or
     /// the error to end the call with. [`Error::is_retryable`] decides what is
-    /// retried; a server's wait is obeyed in full or ends the call.
+    /// retried, and only for a read: a request with any other effect that may
+    /// have reached the server ([`Error::may_have_reached_server`]) ends the call
+    /// as [`Error::Unconfirmed`], since the API has no idempotency key. An
+    /// operation whose effect is not known yet (no attempt reached the exchange)
+    /// counts as a write. A server's wait is obeyed in full or ends the call.
     async fn retry_or_give_up(&mut self, error: Error) -> Result<(), Error> {
         let error = error.with_attempts(self.attempts);
         if !error.is_retryable() {
@@ -246,6 +270,21 @@ impl<'p> Call<'p> {
         if let Some(hint) = hint {
             // The API asked the client, not just this request, to wait.
             self.policy.pause.extend(hint);
+        }
+        let effect = self.effect.unwrap_or(Effect::Write);
+        if !effect.is_repeatable() && error.may_have_reached_server() {
+            tracing::warn!(
+                operation = &*self.operation,
+                attempt = self.attempts,
+                %effect,
+                %error,
+                "not retried: the request may have taken effect"
+            );
+            return Err(Error::Unconfirmed {
+                operation: operation_name(self.operation.clone()),
+                effect,
+                error: Box::new(error),
+            });
         }
         let Some(planned) = self.schedule.next() else {
             return Err(error);
@@ -297,6 +336,9 @@ tokio::task_local! {
 /// What the hook saw of one attempt.
 #[derive(Default)]
 pub(crate) struct Seen {
+    /// What the operation does: set before the exchange for a request described
+    /// at run time, else by [`dispatch`] from the spec's table or the method.
+    effect: Option<Effect>,
     /// Whether the caller wants the exact body of a success (set before the attempt).
     keep_body: bool,
     /// Which attempt of the call this is.
@@ -580,10 +622,17 @@ async fn dispatch(
     let headers = request.headers_mut();
     headers.insert(X_API_KEY, policy.api_key.clone());
     headers.insert(X_WORKSPACE_ID, policy.workspace_id.clone());
+    let method = request.method().clone();
     let managed = SEEN
         .try_with(|seen| {
             let mut seen = seen.borrow_mut();
             seen.operation = operation.clone();
+            if seen.effect.is_none() {
+                seen.effect = Some(
+                    trillet_api::operation_effect(&operation)
+                        .unwrap_or_else(|| Effect::for_method(method.as_str())),
+                );
+            }
             (seen.keep_body, seen.attempt)
         })
         .ok();
@@ -636,7 +685,10 @@ impl Policy {
         let attempt = || async {
             use trillet_api::Error as Gen;
             // Named before anything can fail, so every error of the attempt names it.
-            note(|seen| seen.operation = prepared.operation.clone());
+            note(|seen| {
+                seen.operation = prepared.operation.clone();
+                seen.effect = Some(prepared.effect);
+            });
             let request = prepared
                 .request(client)
                 .map_err(Gen::<()>::CommunicationError)?;

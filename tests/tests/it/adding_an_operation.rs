@@ -26,6 +26,8 @@ const PATH_ITEM: &str = r##"  /v2/api/agents/{agentId}:
     get:
       operationId: get_agent
       tags: [agents]
+      x-trillet-effect: read
+      x-trillet-docs: ["https://docs.trillet.ai/v1/api-reference/endpoints/agents/get"]
       summary: Get one agent
       description: Returns one voice agent of the workspace.
       security:
@@ -239,7 +241,11 @@ fn an_operation_added_to_the_spec_works_everywhere_after_codegen() {
         "the component table",
         cargo(&copy, &target)
             .args(["test", "-q", "-p", "trillet-tests", "--test", "it"])
-            .args(["--", "--exact", "properties::every_spec_component_has_a_model_type"]),
+            .args([
+                "--",
+                "--exact",
+                "properties::every_spec_component_has_a_model_type",
+            ]),
     );
     assert!(String::from_utf8_lossy(&components.stdout).contains("1 passed"));
 

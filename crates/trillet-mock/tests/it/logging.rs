@@ -1,6 +1,6 @@
 //! Each request is logged with `tracing` at `debug` (method, path, status,
-//! latency, fault) and no header value. Alone in its binary: `tracing` caches per-callsite
-//! interest process-wide, so a thread-scoped subscriber must not race other tests.
+//! latency, fault) and no header value. The capture is per thread
+//! (`common::Captured`), so other tests of the binary do not disturb it.
 
 use crate::common;
 
@@ -9,7 +9,7 @@ use common::{Captured, client, record_url, unlimited};
 // A current-thread runtime: the server runs on this thread, under this subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn each_request_is_logged_at_debug_without_header_values() {
-    let (captured, _guard) = Captured::install(tracing_subscriber::filter::LevelFilter::DEBUG);
+    let (captured, _guard) = Captured::install(tracing::Level::DEBUG);
 
     let server = unlimited().await;
     let secret = "sk-live-do-not-log-7f3a";

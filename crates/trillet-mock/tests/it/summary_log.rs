@@ -1,6 +1,5 @@
 //! At `info`, the mock logs a periodic summary (requests and statuses per
-//! interval) and nothing per request. Alone in its binary, like `logging.rs`:
-//! `tracing` caches per-callsite interest process-wide.
+//! interval) and nothing per request, captured per thread (`common::Captured`).
 
 use crate::common;
 
@@ -12,7 +11,7 @@ use trillet_mock::MockConfig;
 // A current-thread runtime: the server runs on this thread, under this subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn an_info_level_run_logs_interval_summaries_and_no_request_lines() {
-    let (captured, _guard) = Captured::install(tracing_subscriber::filter::LevelFilter::INFO);
+    let (captured, _guard) = Captured::install(tracing::Level::INFO);
 
     let server = start(MockConfig {
         rate_limit_per_minute: None,

@@ -8,3 +8,4 @@ mod list;
 mod observability;
 mod operation_request;
 mod secrets;
+mod writes;

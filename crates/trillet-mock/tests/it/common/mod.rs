@@ -2,6 +2,11 @@
 
 #![allow(dead_code)]
 
+// The same capture as the client's tests: one global subscriber, per-thread sinks.
+#[path = "../../../../trillet/tests/it/common/capture.rs"]
+mod capture;
+pub use capture::Captured;
+
 use trillet_mock::{MOCK_API_KEY, MOCK_WORKSPACE_ID, MockConfig, MockServer};
 
 /// A server without a rate limit, for tests that send many requests.
@@ -49,42 +54,4 @@ pub fn assert_envelope(body: &str, code: &str) -> serde_json::Value {
     );
     assert_eq!(value["error"]["code"], code, "{body}");
     value
-}
-
-/// Collects what a `tracing` subscriber writes, as a test reads a log.
-#[derive(Clone, Default)]
-pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Captures this thread's events up to `level` while the guard lives.
-    pub fn install(
-        level: tracing_subscriber::filter::LevelFilter,
-    ) -> (Self, tracing::subscriber::DefaultGuard) {
-        let captured = Self::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// Everything written so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
-    }
 }
