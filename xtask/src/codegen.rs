@@ -1,5 +1,6 @@
 //! `cargo xtask codegen [--check]`: spec/trillet.yaml → crates/trillet-api/src/generated.rs
-//! with progenitor, formatted by prettyplease, byte-for-byte deterministic.
+//! with progenitor, formatted by prettyplease, byte-for-byte deterministic; and
+//! docs/api-coverage.md, the table of operations a reviewer reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -9,6 +10,7 @@ use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeIm
 
 pub const SPEC_PATH: &str = "spec/trillet.yaml";
 pub const OUTPUT_PATH: &str = "crates/trillet-api/src/generated.rs";
+pub const COVERAGE_PATH: &str = "docs/api-coverage.md";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,18 +28,23 @@ pub fn run(args: &Args) -> Result<(), String> {
         .map_err(|e| format!("cannot read {SPEC_PATH}: {e}"))?;
     require_effects(&spec_text)?;
     let generated = generate(&spec_text)?;
+    let table = coverage(&spec_text)?;
     let out = root.join(OUTPUT_PATH);
+    let table_out = root.join(COVERAGE_PATH);
     if check {
         let current = std::fs::read_to_string(&out).unwrap_or_default();
         compare(&current, &generated)?;
+        let current = std::fs::read_to_string(&table_out).unwrap_or_default();
+        compare_at(COVERAGE_PATH, &current, &table)?;
         println!(
-            "{OUTPUT_PATH} is up to date ({} ms)",
+            "{OUTPUT_PATH} and {COVERAGE_PATH} are up to date ({} ms)",
             started.elapsed().as_millis()
         );
     } else {
         write_if_changed(&out, &generated)?;
+        write_if_changed(&table_out, &table)?;
         println!(
-            "generated {OUTPUT_PATH} ({} lines) in {} ms",
+            "generated {OUTPUT_PATH} ({} lines) and {COVERAGE_PATH} in {} ms",
             generated.lines().count(),
             started.elapsed().as_millis()
         );
@@ -88,6 +95,7 @@ fn settings() -> GenerationSettings {
 const REPLACEMENTS: &[(&str, &str)] = &[
     ("CallDirection", "crate::Direction"),
     ("CallStatus", "crate::Status"),
+    ("ActiveCallType", "crate::CallMedium"),
 ];
 
 /// `pub const COMPONENTS`: every schema under `components/schemas`, in spec order,
@@ -395,13 +403,80 @@ fn header(spec_text: &str) -> String {
 
 /// `Err` naming the file and the first differing lines when `current` is not `generated`.
 pub fn compare(current: &str, generated: &str) -> Result<(), String> {
+    compare_at(OUTPUT_PATH, current, generated)
+}
+
+/// [`compare`] for the generated file at `path`.
+fn compare_at(path: &str, current: &str, generated: &str) -> Result<(), String> {
     if current == generated {
         return Ok(());
     }
     Err(format!(
-        "{OUTPUT_PATH} is not what `cargo xtask codegen` generates from {SPEC_PATH} \
+        "{path} is not what `cargo xtask codegen` generates from {SPEC_PATH} \
          (stale, or edited by hand). Run `cargo xtask codegen` and commit the result.\n{}",
-        first_difference(current, generated)
+        first_difference(current, generated).replacen(OUTPUT_PATH, path, 1)
+    ))
+}
+
+/// docs/api-coverage.md: every operation of the spec with its method, path,
+/// resource, effect, request body and source pages, and the count per effect.
+/// Read through trillet-spec's model, as the lint, the mock and the CLI read it.
+pub fn coverage(spec_text: &str) -> Result<String, String> {
+    let spec = trillet_spec::Spec::parse(spec_text)
+        .map_err(|e| format!("{SPEC_PATH} does not load: {e}"))?;
+    let operations = spec
+        .operations()
+        .map_err(|e| format!("{SPEC_PATH} does not load: {e}"))?;
+    // A cell holds no `|` and no line break, whatever the spec says.
+    let cell = |text: &str| text.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let mut by_effect: BTreeMap<String, usize> = BTreeMap::new();
+    let mut rows = String::new();
+    for op in &operations {
+        let effect = op.effect.clone().unwrap_or_else(|| "(none)".into());
+        *by_effect.entry(effect.clone()).or_default() += 1;
+        let body = match op.request_media.as_slice() {
+            [] => "none".to_owned(),
+            media => media
+                .iter()
+                .map(|m| match m.as_str() {
+                    "application/json" => "JSON".to_owned(),
+                    "multipart/form-data" => "multipart".to_owned(),
+                    other => cell(other),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let sources: Vec<String> = op
+            .docs
+            .iter()
+            .enumerate()
+            .map(|(i, url)| format!("[{}]({})", i + 1, cell(url)))
+            .collect();
+        rows.push_str(&format!(
+            "| `{}` | {} | `{}` | {} | {} | {} | {} |\n",
+            cell(&op.id),
+            op.method,
+            cell(&op.path),
+            cell(&op.tags.join(", ")),
+            cell(&effect),
+            body,
+            sources.join(" "),
+        ));
+    }
+    let counts: Vec<String> = by_effect
+        .iter()
+        .map(|(effect, n)| format!("{effect} {n}"))
+        .collect();
+    Ok(format!(
+        "<!-- @generated by `cargo xtask codegen` from {SPEC_PATH}; DO NOT EDIT. -->\n\
+         # API coverage\n\n\
+         The operations `{SPEC_PATH}` describes: {} in all (by effect: {}). An effect\n\
+         other than `read` is never sent twice once it may have reached the server, and\n\
+         `call`, `message`, `destructive` and `money` ask for confirmation in the CLI.\n\n\
+         | operation | method | path | resource | effect | body | sources |\n\
+         |---|---|---|---|---|---|---|\n{rows}",
+        operations.len(),
+        counts.join(", "),
     ))
 }
 
@@ -554,7 +629,7 @@ mod tests {
         assert!(
             generate(&called)
                 .unwrap()
-                .contains("=> Some(crate::Effect::Call)")
+                .contains(r#""list_call_histories" => Some(crate::Effect::Call)"#)
         );
         let missing = text.replacen("x-trillet-effect: read", "", 1);
         let err = require_effects(&missing).unwrap_err();
@@ -568,6 +643,40 @@ mod tests {
                 .unwrap()
                 .contains(r#""list_call_histories" =>"#)
         );
+    }
+
+    #[test]
+    fn the_coverage_table_has_one_row_per_operation_and_counts_effects() {
+        let text = trillet_spec::SPEC_YAML.to_owned();
+        let table = coverage(&text).unwrap();
+        let operations = trillet_spec::Spec::parse(&text)
+            .unwrap()
+            .operations()
+            .unwrap();
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(rows.len(), operations.len());
+        for op in &operations {
+            assert!(
+                rows.iter()
+                    .any(|r| r.starts_with(&format!("| `{}` | {} |", op.id, op.method))),
+                "{} missing:\n{table}",
+                op.id
+            );
+        }
+        assert!(
+            table.contains(&format!(
+                "{} in all (by effect: call 5, read 4)",
+                operations.len()
+            )),
+            "{table}"
+        );
+        assert!(table.contains(
+            "| `initiate_call` | POST | `/v1/api/call` | calls | call | JSON | [1](https://"
+        ));
+        // A `|` or a line break in the spec does not break the table.
+        let hostile = text.replacen("tags: [calls]", "tags: [\"a|b\"]", 1);
+        let table = coverage(&hostile).unwrap();
+        assert!(table.contains("| a\\|b |"), "{table}");
     }
 
     #[test]

@@ -57,6 +57,28 @@ impl Effect {
         self == Effect::Read
     }
 
+    /// Whether a person should say yes before it is sent (the CLI asks, or wants
+    /// `--yes`): it deletes, reaches a real person, or costs money. Reads and
+    /// plain record changes go ahead.
+    pub fn needs_confirmation(self) -> bool {
+        matches!(
+            self,
+            Effect::Destructive | Effect::Call | Effect::Message | Effect::Money
+        )
+    }
+
+    /// What sending it does, as a verb phrase ("places or ends a call").
+    pub fn action(self) -> &'static str {
+        match self {
+            Effect::Read => "only reads",
+            Effect::Write => "creates or changes a record",
+            Effect::Destructive => "deletes something, for good",
+            Effect::Call => "places or ends a real call",
+            Effect::Message => "sends a message to a real person",
+            Effect::Money => "spends money or changes carrier setup",
+        }
+    }
+
     /// The effect assumed for a request the spec says nothing about: a read for
     /// the methods HTTP calls safe (`GET`, `HEAD`, `OPTIONS`, `TRACE`, in any case),
     /// else a write. `PUT` and `DELETE` are not taken to be repeatable: Trillet's
@@ -156,6 +178,16 @@ mod tests {
         );
         let control = "x\u{1b}[2J".parse::<Effect>().unwrap_err().to_string();
         assert!(!control.contains('\u{1b}'), "{control}");
+    }
+
+    #[test]
+    fn only_effects_that_reach_people_delete_or_cost_ask_first() {
+        let asking: Vec<&str> = Effect::ALL
+            .iter()
+            .filter(|e| e.needs_confirmation())
+            .map(|e| e.as_str())
+            .collect();
+        assert_eq!(asking, ["destructive", "call", "message", "money"]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Open string enums for the spec's open sets (`CallDirection`, `CallStatus`).
+//! Open string enums for the spec's open sets (`CallDirection`, `CallStatus`,
+//! `ActiveCallType`).
 //! The generator replaces those schemas with these types (see `xtask/src/codegen.rs`).
 //!
 //! typify turns an `enum` into a closed Rust enum, where one unknown value fails the
@@ -132,6 +133,16 @@ open_enum! {
         Active = "active",
         /// `in-progress`: documented as a list filter value.
         InProgress = "in-progress",
+    }
+}
+
+open_enum! {
+    /// How a live call is carried (`type` of an active call). An open set.
+    CallMedium as "ActiveCallType" {
+        /// `phone`: a telephone call.
+        Phone = "phone",
+        /// `web`: a web (WebRTC) call.
+        Web = "web",
     }
 }
 

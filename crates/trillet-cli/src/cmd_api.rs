@@ -15,7 +15,7 @@ use std::io::{IsTerminal, Write};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use trillet::{Method, OperationRequest};
+use trillet::{Effect, Method, OperationRequest};
 use trillet_spec::{Operation, ParameterCheck, Spec};
 
 use crate::context::{Context, describe, exit_code};
@@ -76,6 +76,16 @@ fn operation_command(spec: &Spec, operation: &Operation) -> Command {
         long_about.push_str("\n\n");
         long_about.push_str(&paragraphs(description));
     }
+    let effect = effect_of(operation);
+    long_about.push_str(&format!("\n\nEffect: {effect}: it {}.", effect.action()));
+    if effect.needs_confirmation() {
+        long_about.push_str(
+            " It asks before sending on a terminal; elsewhere it needs --yes. It is never \
+             sent twice: a failure after it may have arrived is reported, not retried.",
+        );
+    } else if !effect.is_repeatable() {
+        long_about.push_str(" It is never sent twice once it may have arrived.");
+    }
     let parameters = parameter_help(spec, operation);
     let command = Command::new(operation.id.clone())
         .about(summary)
@@ -89,6 +99,13 @@ fn operation_command(spec: &Spec, operation: &Operation) -> Command {
                 .value_name("NAME=VALUE")
                 .action(ArgAction::Append)
                 .help("A parameter of the operation, by its name in the spec (repeat for each; see below)"),
+        )
+        .arg(
+            Arg::new("yes")
+                .short('y')
+                .long("yes")
+                .action(ArgAction::SetTrue)
+                .help("Send without asking, for operations that call, message, delete or spend (see Effect)"),
         )
         .arg(
             Arg::new("output")
@@ -268,6 +285,53 @@ fn wrap(text: &str, indent: &str) -> String {
     out
 }
 
+/// What `operation` does in the world, from the spec's `x-trillet-effect`. An
+/// effect this build does not know counts as a write (never repeated once it may
+/// have arrived), not as a read; an operation without one, by its method.
+fn effect_of(operation: &Operation) -> Effect {
+    match &operation.effect {
+        Some(effect) => effect.parse().unwrap_or(Effect::Write),
+        None => Effect::for_method(&operation.method),
+    }
+}
+
+/// Asks on the terminal before an operation that calls, messages, deletes or
+/// spends is sent; without a terminal (a script, a pipe) it is refused, since no
+/// one can say yes, and `--yes` is the way. Nothing is sent unless the answer is
+/// yes. A plain line read, not a prompt crate: one question, one answer.
+fn confirm(operation: &Operation, request: &OperationRequest) -> Result<(), Fatal> {
+    let id = safe(&operation.id).into_owned();
+    let effect = request.effect_of();
+    let what = format!(
+        "{id} ({} {}) {}",
+        operation.method,
+        safe(&operation.path),
+        effect.action()
+    );
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Fatal(format!(
+            "{what}; not sent: confirm with --yes (there is no terminal to ask on)"
+        )));
+    }
+    let mut stderr = std::io::stderr().lock();
+    let summary = operation
+        .summary
+        .as_deref()
+        .map(|s| format!(": {}", safe(&one_line(s))))
+        .unwrap_or_default();
+    write!(stderr, "{what}{summary}.\nSend it? [y/N] ")?;
+    stderr.flush()?;
+    drop(stderr);
+    let mut answer = String::new();
+    stdin.read_line(&mut answer)?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Fatal(format!("{id}: not sent")))
+    }
+}
+
 /// `trillet api …`: `--list`, or the operation in `matches`.
 pub async fn run(global: &Global, list: bool, matches: Option<&ArgMatches>) -> Result<u8, Fatal> {
     let (spec, operations) = operations().map_err(Fatal)?;
@@ -295,7 +359,11 @@ pub async fn run(global: &Global, list: bool, matches: Option<&ArgMatches>) -> R
     let format = op_matches
         .get_one::<String>("output")
         .map_or("json", String::as_str);
+    // Asked last, once everything else is known to be in order.
     let context = Context::new(global).await?;
+    if request.effect_of().needs_confirmation() && !op_matches.get_flag("yes") {
+        confirm(operation, &request)?;
+    }
     match context.client.send_request(&request).await {
         // A success whose body is not JSON is a failure of the call (exit 1), like an
         // API error: the command line was fine.
@@ -353,11 +421,7 @@ fn build_request(
     })?;
     let mut request =
         OperationRequest::new(method, operation.path.clone()).operation_id(&operation.id);
-    // The spec's effect decides the retries; an effect this build does not know is
-    // treated as a write (never repeated once it may have arrived), not as a read.
-    if let Some(effect) = &operation.effect {
-        request = request.effect(effect.parse().unwrap_or(trillet::Effect::Write));
-    }
+    request = request.effect(effect_of(operation));
     for parameter in typed {
         request = match parameter.location.as_str() {
             "path" => request.path_param(parameter.name, parameter.text),

@@ -34,12 +34,19 @@ pub struct Operation {
     pub security: Vec<Vec<SecurityScheme>>,
     /// Its request body's JSON schema and whether the body is required.
     pub request_body: Option<(Value, bool)>,
+    /// The media types its request body may be sent as (`application/json`,
+    /// `multipart/form-data`), in document order; empty without a body.
+    pub request_media: Vec<String>,
+    /// Its `tags` (the resource it belongs to), in order.
+    pub tags: Vec<String>,
     /// Its responses, in document order.
     pub responses: Vec<Response>,
     /// Its `x-trillet-effect`, as written: what running it does in the real world
     /// (`read`, `write`, `call`, …; parsed by `trillet_api::Effect`, checked by
     /// `cargo xtask lint`).
     pub effect: Option<String>,
+    /// Its `x-trillet-docs`: the pages of Trillet's reference it follows.
+    pub docs: Vec<String>,
 }
 
 /// One parameter of an operation.
@@ -219,13 +226,20 @@ impl Spec {
             }
             security.push(schemes);
         }
-        let request_body = match raw.get("requestBody") {
+        let (request_body, request_media) = match raw.get("requestBody") {
             Some(body) => {
                 let body = resolve(document, body).map_err(|e| e.within(&at))?;
-                body.pointer("/content/application~1json/schema")
-                    .map(|s| (s.clone(), body.get("required") == Some(&Value::Bool(true))))
+                let media = body
+                    .get("content")
+                    .and_then(Value::as_object)
+                    .map(|content| content.keys().cloned().collect())
+                    .unwrap_or_default();
+                let json = body
+                    .pointer("/content/application~1json/schema")
+                    .map(|s| (s.clone(), body.get("required") == Some(&Value::Bool(true))));
+                (json, media)
             }
-            None => None,
+            None => (None, Vec::new()),
         };
         let mut responses = Vec::new();
         for (status, response) in raw
@@ -268,8 +282,22 @@ impl Spec {
             request_body,
             responses,
             effect: text(raw, "x-trillet-effect"),
+            docs: texts(raw, "x-trillet-docs"),
+            request_media,
+            tags: texts(raw, "tags"),
         })
     }
+}
+
+/// The strings of an array member (others skipped; none when absent).
+fn texts(node: &Value, key: &str) -> Vec<String> {
+    node.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
 }
 
 fn text(node: &Value, key: &str) -> Option<String> {
@@ -324,10 +352,21 @@ mod tests {
         let spec = Spec::bundled().unwrap();
         let operations = spec.operations().unwrap();
         let ids: Vec<&str> = operations.iter().map(|o| o.id.as_str()).collect();
-        assert_eq!(ids, ["list_call_histories", "get_call_history"]);
-        let get = &operations[1];
+        for id in ["list_call_histories", "get_call_history", "initiate_call"] {
+            assert!(ids.contains(&id), "{ids:?}");
+        }
+        let get = operations
+            .iter()
+            .find(|o| o.id == "get_call_history")
+            .unwrap();
         assert_eq!(get.method, "GET");
         assert_eq!(get.path, "/v2/api/call-history/{callHistoryId}");
+        assert_eq!(get.effect.as_deref(), Some("read"));
+        assert_eq!(get.tags, ["call-history"]);
+        assert!(get.docs[0].starts_with("https://"), "{:?}", get.docs);
+        assert!(get.request_media.is_empty());
+        let call = operations.iter().find(|o| o.id == "initiate_call").unwrap();
+        assert_eq!(call.request_media, ["application/json"]);
         assert_eq!(get.credential_headers(), ["x-api-key", "x-workspace-id"]);
         let id = get.parameter("callHistoryId").unwrap();
         assert!(id.required);

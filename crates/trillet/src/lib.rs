@@ -87,7 +87,7 @@ pub use trillet_api::types::{
     AnalyzedData, ApiError as ApiErrorBody, CallCost, CallHistory, CallHistorySummary, CallType,
     ErrorEnvelope, FunctionCall,
 };
-pub use trillet_api::{Direction, Status};
+pub use trillet_api::{CallMedium, Direction, Status};
 
 /// The generated low-level crate, for what this crate does not wrap.
 pub use trillet_api as api;

@@ -223,6 +223,12 @@ fn an_operation_added_to_the_spec_works_everywhere_after_codegen() {
         generated.contains("fn get_agent"),
         "no get_agent operation was generated"
     );
+    let coverage = std::fs::read_to_string(copy.join("docs/api-coverage.md")).unwrap();
+    assert!(
+        coverage
+            .contains("| `get_agent` | GET | `/v2/api/agents/{agentId}` | agents | read | none |"),
+        "docs/api-coverage.md does not list get_agent:\n{coverage}"
+    );
     run(
         "cargo xtask lint",
         cargo(&copy, &target).args(["run", "-q", "-p", "xtask", "--", "lint"]),

@@ -486,3 +486,129 @@ fn trillet_api_escapes_c1_and_bidi_for_a_terminal_only() {
         .expect("runs");
     assert_eq!(piped.stdout, body.as_bytes());
 }
+
+const CALL: &str = r#"{"to":"+14155551234","call_agent_id":"665a1b2c3d4e5f6a7b8c9d0e"}"#;
+
+/// `trillet api initiate_call` against `url`, with the client's retries on (the
+/// default three attempts) so that a repeat would be seen.
+fn place_call(url: &str) -> std::process::Command {
+    let mut cmd = common::trillet();
+    cmd.env("TRILLET_API_KEY", "k")
+        .env("TRILLET_WORKSPACE_ID", "w")
+        .env("TRILLET_BASE_URL", url)
+        .args(["--rate-limit", "0", "api", "initiate_call", "--body", CALL]);
+    cmd
+}
+
+#[test]
+fn placing_a_call_without_a_terminal_needs_yes_and_sends_nothing_without_it() {
+    let (url, count) = common::serving(common::http_reply(
+        "200 OK",
+        "application/json",
+        br#"{"status":"success","call_id":"1"}"#,
+    ));
+    let refused = assert_cmd::Command::from_std(place_call(&url))
+        .write_stdin("y\n")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr_of(&refused));
+    let said = stderr_of(&refused);
+    assert!(
+        said.contains("initiate_call (POST /v1/api/call) places or ends a real call")
+            && said.contains("not sent: confirm with --yes"),
+        "{said}"
+    );
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "nothing reached the server"
+    );
+
+    let sent = assert_cmd::Command::from_std(place_call(&url))
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert!(sent.status.success(), "{}", stderr_of(&sent));
+    assert_eq!(stdout_of(&sent), r#"{"status":"success","call_id":"1"}"#);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_503_to_a_placed_call_is_sent_once_and_a_read_three_times() {
+    let (url, count) = common::serving(common::http_reply(
+        "503 Service Unavailable",
+        "application/json",
+        br#"{"error":{"code":"unavailable","message":"try later"}}"#,
+    ));
+    let call = assert_cmd::Command::from_std(place_call(&url))
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(call.status.code(), Some(1), "{}", stderr_of(&call));
+    let said = stderr_of(&call);
+    assert!(
+        said.contains("not retried: initiate_call may have placed or ended a call")
+            && said.contains("GET /v2/api/active-calls"),
+        "{said}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1, "the call was sent once");
+
+    let read = assert_cmd::Command::from_std(common::trillet())
+        .env("TRILLET_API_KEY", "k")
+        .env("TRILLET_WORKSPACE_ID", "w")
+        .env("TRILLET_BASE_URL", &url)
+        .args(["--rate-limit", "0", "api", "list_active_calls"])
+        .output()
+        .unwrap();
+    assert_eq!(read.status.code(), Some(1), "{}", stderr_of(&read));
+    assert_eq!(count.load(Ordering::SeqCst), 1 + 3, "the read was retried");
+}
+
+#[test]
+fn on_a_terminal_a_call_is_sent_only_after_yes() {
+    let (url, count) = common::serving(common::http_reply(
+        "200 OK",
+        "application/json",
+        br#"{"status":"success","call_id":"1"}"#,
+    ));
+    let (shown, status) = common::typing_on_a_terminal(place_call(&url), "[y/N]", "n\n");
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains(
+            "initiate_call (POST /v1/api/call) places or ends a real call: Place an outbound phone call.\nSend it? [y/N] n\n"
+        ) && shown.contains("initiate_call: not sent"),
+        "{shown}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 0, "declined: nothing sent");
+
+    let (shown, status) = common::typing_on_a_terminal(place_call(&url), "[y/N]", "yes\n");
+    assert!(status.success(), "{shown}");
+    assert!(
+        shown.contains(r#"{"status":"success","call_id":"1"}"#),
+        "{shown}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn reads_are_sent_without_asking_and_help_states_each_effect() {
+    let (url, count) = counting_server();
+    let output = against(&url)
+        .args(["api", "list_active_calls"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    for (id, effect) in [
+        (
+            "initiate_call",
+            "Effect: call: it places or ends a real call. It asks before sending",
+        ),
+        ("get_call_history", "Effect: read: it only reads."),
+    ] {
+        let help = trillet().args(["api", id, "--help"]).output().unwrap();
+        let text = stdout_of(&help).replace('\n', " ");
+        assert!(text.contains(effect), "{id}: {text}");
+    }
+}

@@ -123,9 +123,21 @@ fn the_unknown_fields_example_is_reported_path_by_path() {
 fn the_schema_is_chosen_by_shape() {
     let spec = spec();
     let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    // Every named schema a response is described by.
     assert_eq!(
         drift.candidates(),
-        ["CallHistory", "CallHistorySummary", "ErrorEnvelope"]
+        [
+            "ActiveCallDetails",
+            "ActiveCallList",
+            "AgentRemoved",
+            "CallEnded",
+            "CallHistory",
+            "CallHistorySummary",
+            "CallInitiated",
+            "ErrorEnvelope",
+            "WebCallEnded",
+            "WebCallSession"
+        ]
     );
     // A raw list body: an array of summaries (cost a number, timestamp, callId).
     drift.observe(&json!([

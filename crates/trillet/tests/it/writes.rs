@@ -270,6 +270,10 @@ async fn generated_operations_read_their_effect_from_the_spec() {
         trillet::api::operation_effect("get_call_history"),
         Some(Effect::Read)
     );
+    assert_eq!(
+        trillet::api::operation_effect("initiate_call"),
+        Some(Effect::Call)
+    );
     assert_eq!(trillet::api::operation_effect("no_such_operation"), None);
     let server = serve(|n, _| {
         if n == 0 {
@@ -282,4 +286,34 @@ async fn generated_operations_read_their_effect_from_the_spec() {
     let c = client(&server.url).build().unwrap();
     c.call_history("a").await.unwrap();
     assert_eq!(server.requests().len(), 2, "a read is retried");
+}
+
+/// The typed client's `initiate_call` (a POST with a JSON body, generated from the
+/// spec) is sent once after a 503, with the body the builder made.
+#[tokio::test]
+async fn a_typed_call_is_sent_once_after_a_503() {
+    let server = serve(|_, _| envelope(503, "unavailable")).await;
+    let c = client(&server.url).build().unwrap();
+    let error = c
+        .call(|api| {
+            api.initiate_call()
+                .body(
+                    trillet::api::types::InitiateCallRequest::builder()
+                        .to("+14155551234")
+                        .call_agent_id("a1"),
+                )
+                .send()
+        })
+        .await
+        .unwrap_err();
+    assert!(error.is_unconfirmed(), "{error}");
+    assert_eq!(error.effect(), Some(Effect::Call));
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "sent once");
+    let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(
+        sent,
+        serde_json::json!({"to": "+14155551234", "call_agent_id": "a1"})
+    );
 }

@@ -80,13 +80,9 @@ pub fn http_reply(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
     reply
 }
 
-/// Runs `cmd` with its standard output on a new pseudo-terminal (so for the child
-/// it is a terminal: `isatty(1)` holds) and returns what it wrote there, with the
-/// terminal's CR LF turned back into LF, and how it exited. Standard input is
-/// empty; standard error goes to a file, returned too.
-pub fn on_a_terminal(
-    mut cmd: std::process::Command,
-) -> (Vec<u8>, String, std::process::ExitStatus) {
+/// A new pseudo-terminal: the side a test reads and writes, and the side a child
+/// gets as its terminal.
+fn pseudo_terminal() -> (std::fs::File, rustix::fd::OwnedFd) {
     use rustix::fs::{Mode, OFlags};
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
@@ -100,15 +96,12 @@ pub fn on_a_terminal(
         Mode::empty(),
     )
     .expect("the terminal opens");
-    let mut stderr = tempfile::tempfile().expect("a file for standard error");
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::from(terminal))
-        .stderr(stderr.try_clone().expect("a second handle"));
-    let mut child = cmd.spawn().expect("the command starts");
-    // The command holds this side's copy of the terminal: without it, reading the
-    // other side ends when the child closes its own.
-    drop(cmd);
-    let mut master = std::fs::File::from(master);
+    (std::fs::File::from(master), terminal)
+}
+
+/// Everything written to the terminal until no process has it open, with the
+/// terminal's CR LF turned back into LF.
+fn read_terminal(mut master: std::fs::File) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -121,13 +114,6 @@ pub fn on_a_terminal(
             Err(e) => panic!("reading the terminal: {e}"),
         }
     }
-    let status = child.wait().expect("the command ends");
-    let mut text = String::new();
-    use std::io::Seek;
-    stderr.rewind().expect("rewinds");
-    stderr
-        .read_to_string(&mut text)
-        .expect("standard error is UTF-8");
     let mut lf = Vec::with_capacity(out.len());
     let mut i = 0;
     while i < out.len() {
@@ -137,7 +123,74 @@ pub fn on_a_terminal(
         lf.push(out[i]);
         i += 1;
     }
-    (lf, text, status)
+    lf
+}
+
+/// Runs `cmd` with its standard output on a new pseudo-terminal (so for the child
+/// it is a terminal: `isatty(1)` holds) and returns what it wrote there, with the
+/// terminal's CR LF turned back into LF, and how it exited. Standard input is
+/// empty; standard error goes to a file, returned too.
+pub fn on_a_terminal(
+    mut cmd: std::process::Command,
+) -> (Vec<u8>, String, std::process::ExitStatus) {
+    let (master, terminal) = pseudo_terminal();
+    let mut stderr = tempfile::tempfile().expect("a file for standard error");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(terminal))
+        .stderr(stderr.try_clone().expect("a second handle"));
+    let mut child = cmd.spawn().expect("the command starts");
+    // The command holds this side's copy of the terminal: without it, reading the
+    // other side ends when the child closes its own.
+    drop(cmd);
+    let out = read_terminal(master);
+    let status = child.wait().expect("the command ends");
+    let mut text = String::new();
+    use std::io::Seek;
+    stderr.rewind().expect("rewinds");
+    stderr
+        .read_to_string(&mut text)
+        .expect("standard error is UTF-8");
+    (out, text, status)
+}
+
+/// Runs `cmd` with standard input, output and error all on a new pseudo-terminal,
+/// as a person at a terminal would, typing `typed` once the terminal shows
+/// `prompt`; returns everything the terminal showed (the echoed answer included)
+/// and how it exited.
+pub fn typing_on_a_terminal(
+    mut cmd: std::process::Command,
+    prompt: &str,
+    typed: &str,
+) -> (String, std::process::ExitStatus) {
+    use std::io::Write;
+    let (master, terminal) = pseudo_terminal();
+    let dup = || std::process::Stdio::from(terminal.try_clone().expect("a second handle"));
+    cmd.stdin(dup()).stdout(dup()).stderr(dup());
+    drop(terminal);
+    let mut child = cmd.spawn().expect("the command starts");
+    drop(cmd);
+    // Wait for the question before answering: typed-ahead input would be read by
+    // whatever reads the terminal first.
+    let mut reader = master.try_clone().expect("a second handle");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(prompt) {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let mut writer = master.try_clone().expect("a second handle");
+    // A child that ended before asking has closed the terminal: nothing to type.
+    writer.write_all(typed.as_bytes()).ok();
+    drop(writer);
+    drop(reader);
+    let rest = read_terminal(master);
+    let status = child.wait().expect("the command ends");
+    seen.extend_from_slice(&rest);
+    (String::from_utf8_lossy(&seen).replace("\r\n", "\n"), status)
 }
 
 /// The peak resident set of a live process in KiB (`VmHWM` in `/proc/<pid>/status`,

@@ -18,9 +18,12 @@ pub const WORKSPACE: &str = "ws_test_1";
 /// What the server saw of one request.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    pub method: String,
     pub path: String,
     pub query: String,
     pub headers: HeaderMap,
+    /// The request body (up to 1 MiB).
+    pub body: Vec<u8>,
 }
 
 /// A running server and the requests it has seen.
@@ -55,10 +58,16 @@ pub async fn serve_on(
         let log = Arc::clone(&log);
         let answer = Arc::clone(&answer);
         async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
             let seen = Seen {
-                path: request.uri().path().to_owned(),
-                query: request.uri().query().unwrap_or("").to_owned(),
-                headers: request.headers().clone(),
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                query: parts.uri.query().unwrap_or("").to_owned(),
+                headers: parts.headers,
+                body: body.to_vec(),
             };
             let n = {
                 let mut log = log.lock().unwrap();
