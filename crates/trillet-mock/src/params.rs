@@ -22,10 +22,12 @@ impl std::fmt::Debug for OperationParams {
 
 impl OperationParams {
     /// The parameters of `operation_id` in `spec`.
-    pub(crate) fn load(spec: &Spec, operation_id: &str) -> Result<Self, SpecError> {
-        let operation = spec.operation(operation_id)?;
+    pub(crate) fn load(
+        spec: &Spec,
+        operation: &trillet_spec::Operation,
+    ) -> Result<Self, SpecError> {
         Ok(Self {
-            check: ParameterCheck::for_operation(spec, &operation)?,
+            check: ParameterCheck::for_operation(spec, operation)?,
         })
     }
 
@@ -54,7 +56,13 @@ mod tests {
 
     fn list() -> OperationParams {
         let spec = Spec::bundled().expect("the bundled spec parses");
-        OperationParams::load(&spec, "list_call_histories").expect("the list operation loads")
+        OperationParams::load(
+            &spec,
+            &spec
+                .operation("list_call_histories")
+                .expect("the list operation"),
+        )
+        .expect("the list operation loads")
     }
 
     fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
