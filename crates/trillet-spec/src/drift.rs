@@ -51,6 +51,10 @@ pub use har::HarSummary;
 pub use shape::Shape;
 pub use suggest::{PatchKind, PatchOp, SEEN, SuggestOptions, Suggestion};
 
+/// A schema's fit to a record: the score, then fewer wrong-typed keys, then more
+/// named keys (compared in that order).
+type Score = (i64, std::cmp::Reverse<usize>, usize);
+
 /// How many characters of an example value a report shows.
 pub const EXAMPLE_CHARS: usize = 60;
 
@@ -434,12 +438,14 @@ impl<'s> DriftAnalyzer<'s> {
             return Some(fixed.clone());
         }
         let object = value.as_object()?;
-        let mut best: Option<(i64, &String)> = None;
+        // Ties go to the schema with fewer keys of the wrong type, then to the one
+        // that names more of the record's keys, then to name order.
+        let mut best: Option<(Score, &String)> = None;
         for name in &self.candidates {
             let Some(score) = self.score(name, object) else {
                 continue;
             };
-            if score > 0 && best.is_none_or(|(b, _)| score > b) {
+            if score.0 > 0 && best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, name));
             }
         }
@@ -447,19 +453,35 @@ impl<'s> DriftAnalyzer<'s> {
     }
 
     /// +2 for each key named with a fitting type, −4 for a named key of another type,
-    /// −1 for each required property missing.
-    fn score(&self, name: &str, object: &Map<String, Value>) -> Option<i64> {
+    /// −1 for a key the schema does not name, −1 for each required property missing.
+    /// The unnamed keys tell apart schemas that share generic keys (`_id`,
+    /// `status`, `createdAt`): with many resources, those alone would tie.
+    /// Also counts the keys of the wrong type and the keys the schema names.
+    fn score(&self, name: &str, object: &Map<String, Value>) -> Option<Score> {
         let schema = self.spec.resolve(self.spec.schema(name)?).ok()?;
         let properties = schema.get("properties").and_then(Value::as_object)?;
         let mut score = 0i64;
+        let mut wrong = 0usize;
+        let named = object
+            .keys()
+            .filter(|k| properties.contains_key(*k))
+            .count();
         for (key, value) in object {
-            if let Some(property) = properties.get(key) {
-                let fits = match self.spec.resolve(property).ok() {
-                    Some(p) => shallow_fit(self.spec.document(), p, value),
-                    None => true,
-                };
-                score += if fits { 2 } else { -4 };
-            }
+            score += match properties.get(key) {
+                Some(property) => {
+                    let fits = match self.spec.resolve(property).ok() {
+                        Some(p) => shallow_fit(self.spec.document(), p, value),
+                        None => true,
+                    };
+                    if fits {
+                        2
+                    } else {
+                        wrong += 1;
+                        -4
+                    }
+                }
+                None => -1,
+            };
         }
         for required in schema
             .get("required")
@@ -472,7 +494,7 @@ impl<'s> DriftAnalyzer<'s> {
                 score -= 1;
             }
         }
-        Some(score)
+        Some((score, std::cmp::Reverse(wrong), named))
     }
 
     /// Everything seen so far.

@@ -91,8 +91,10 @@ fn crafted() -> String {
                "transcript": [{"role": "agent"}], "recordingUrl": "https://r.example/1", "duration": 118,
                "status": "ringing", "direction": "inbound", "createdAt": "not a date",
                "functionCalls": [{"name": "f"}, 7]}),
+        // `callFlowId` is CallHistory's alone: among every response schema, the
+        // record is chosen by shape.
         json!({"_id": "2", "startTime": "later", "cost": {"customer_charge": 1},
-               "status": "completed", "recordingUrl": null}),
+               "callFlowId": "f1", "status": "completed", "recordingUrl": null}),
         json!({"error": {"code": "oops"}}),
     ]
     .iter()

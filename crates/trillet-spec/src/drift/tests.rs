@@ -36,15 +36,20 @@ fn finding<'r>(report: &'r DriftReport, path: &str, id: &str) -> &'r FindingKind
 fn the_documented_examples_do_not_drift() {
     let spec = spec();
     let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    // Chosen by shape, except the minimal record: `{"_id": …}` alone fits every
+    // resource that has an `_id`, so it is checked as what it is.
     for name in [
         "call-history.seed.json",
         "call-history.ongoing.json",
-        "call-history.minimal.json",
         "error.400.json",
         "error.429.json",
     ] {
         drift.observe(&example_file(name));
     }
+    drift.observe_record_as(
+        &example_file("call-history.minimal.json"),
+        Some("CallHistory"),
+    );
     let report = drift.report();
     assert_eq!(report.records, 5);
     assert!(!report.drifted(), "{}", render::text(&report));
@@ -123,22 +128,32 @@ fn the_unknown_fields_example_is_reported_path_by_path() {
 fn the_schema_is_chosen_by_shape() {
     let spec = spec();
     let mut drift = DriftAnalyzer::new(&spec).unwrap();
-    // Every named schema a response is described by.
-    assert_eq!(
-        drift.candidates(),
-        [
-            "ActiveCallDetails",
-            "ActiveCallList",
-            "AgentRemoved",
-            "CallEnded",
-            "CallHistory",
-            "CallHistorySummary",
-            "CallInitiated",
-            "ErrorEnvelope",
-            "WebCallEnded",
-            "WebCallSession"
-        ]
-    );
+    // Every named schema a response is described by, once, in name order.
+    let mut named: Vec<String> = spec
+        .operations()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o.responses.iter())
+        .filter_map(|r| r.schema.as_ref())
+        .flat_map(|s| [s.clone(), s.get("items").cloned().unwrap_or_default()])
+        .filter_map(|s| {
+            s.get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .map(str::to_owned)
+        })
+        .collect();
+    named.sort();
+    named.dedup();
+    assert_eq!(drift.candidates(), named);
+    for name in [
+        "CallHistory",
+        "CallHistorySummary",
+        "ErrorEnvelope",
+        "Agent",
+    ] {
+        assert!(named.iter().any(|n| n == name), "{name}: {named:?}");
+    }
     // A raw list body: an array of summaries (cost a number, timestamp, callId).
     drift.observe(&json!([
         {"_id": "a", "timestamp": 1.5, "callId": "web-1", "cost": 0.1, "duration": 3},
@@ -276,10 +291,13 @@ fn a_closed_enum_is_reported_but_never_suggested() {
 fn the_suggestion_describes_what_was_seen_and_only_adds() {
     let spec = spec();
     let mut drift = DriftAnalyzer::new(&spec).unwrap();
+    // Chosen by shape among every response schema: `callFlowId` is CallHistory's alone.
     let records = [
         json!({"_id": "1", "startTime": 1, "cost": {"customer_charge": 1}, "status": "ringing",
+               "callFlowId": "f1",
                "transcript": [{"role": "agent"}], "recordingUrl": null, "duration": 118}),
         json!({"_id": "2", "startTime": 2, "cost": {"customer_charge": 1}, "status": "completed",
+               "callFlowId": "f1",
                "recordingUrl": "https://r.example/2.wav", "duration": 3.5}),
         example_file("call-history.unknown-fields.json"),
     ];
