@@ -105,6 +105,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod deleted;
 mod envelope;
 mod error;
 mod faults;

@@ -32,7 +32,9 @@
 //!   without the replacement. A response with no schema and no example has an
 //!   empty body.
 //! - **Not found**: when the operation documents a 404, a path parameter value
-//!   starting with `missing` gets it, as call-history ids do.
+//!   starting with `missing` gets it, as call-history ids do; so does a path the
+//!   mock answered a `DELETE` for in the same workspace, or a path below it
+//!   (`deleted.rs`: the one piece of state the generic handler keeps).
 //! - **Error bodies**: the operation's documented response for the status, when it
 //!   has an example (the spec's `components/responses` ones), else the mock's own
 //!   envelope. Where the mock knows more than the example, it says so: a 400's
@@ -192,7 +194,7 @@ impl PathItem {
 
 impl Served {
     fn new(spec: &Spec, operation: &Operation) -> Result<Self, SpecError> {
-        let params = OperationParams::load(spec, &operation.id)?;
+        let params = OperationParams::load(spec, operation)?;
         let first_path_parameter = operation
             .parameters
             .iter()
@@ -297,6 +299,10 @@ impl Generic {
 
     /// Whether the request names something that does not exist (a 404 the
     /// operation documents).
+    pub(crate) fn documents_404(&self) -> bool {
+        self.documents_404
+    }
+
     pub(crate) fn is_missing(&self, path: &[(String, String)]) -> bool {
         self.documents_404 && path.iter().any(|(_, v)| v.starts_with(MISSING_PREFIX))
     }

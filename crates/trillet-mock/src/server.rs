@@ -32,6 +32,7 @@ use tokio::task::JoinHandle;
 use trillet_spec::Spec;
 
 use crate::config::MockConfig;
+use crate::deleted::Deleted;
 use crate::envelope;
 use crate::error::MockError;
 use crate::faults::{self, Chaos, FAULT_HEADER, Fault};
@@ -277,6 +278,7 @@ struct AppState {
     counters: Arc<Counters>,
     workspace: Workspace,
     routes: Routes,
+    deleted: Deleted,
 }
 
 impl AppState {
@@ -295,6 +297,7 @@ impl AppState {
             counters: Arc::default(),
             workspace: Workspace::new(config.list_size),
             routes: Routes::build(&spec).map_err(spec_error)?,
+            deleted: Deleted::default(),
         })
     }
 }
@@ -408,7 +411,7 @@ async fn handle(
         }
         Kind::ListCallHistories => list_call_histories(state, served, query, fault),
         Kind::Generic(generic) => {
-            generic_operation(served, generic, &path, query, body, fault).await
+            generic_operation(state, &parts, served, generic, &path, query, body, fault).await
         }
     }
 }
@@ -445,7 +448,10 @@ fn list_call_histories(
 }
 
 /// Any other operation, from the spec alone (see `operations.rs`).
+#[allow(clippy::too_many_arguments)] // one request's parts, each used once
 async fn generic_operation(
+    state: &AppState,
+    parts: &Parts,
     served: &Served,
     generic: &Generic,
     path: &[(String, String)],
@@ -466,6 +472,12 @@ async fn generic_operation(
         return errors.error(status, code, &message, true);
     }
     let text = generic.body_for(path);
+    let uri_path = parts.uri.path();
+    let workspace = parts
+        .headers
+        .get("x-workspace-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     match fault {
         Some(Fault::TooManyRequests { retry_after }) => errors.rate_limited(retry_after),
         Some(Fault::ServerError(status)) => errors.server_error(status),
@@ -473,13 +485,20 @@ async fn generic_operation(
             let label = path.first().map_or("response", |(_, v)| v.as_str());
             other.respond(label, text.as_deref().unwrap_or_default())
         }
-        None if generic.is_missing(path) => {
+        None if generic.is_missing(path)
+            || (generic.documents_404() && state.deleted.covers(workspace, uri_path)) =>
+        {
             errors.error(StatusCode::NOT_FOUND, "not_found", "Not found.", false)
         }
-        None => match text {
-            Some(text) => envelope::json_response(generic.success(), text),
-            None => operations::empty(generic.success()),
-        },
+        None => {
+            if parts.method == axum::http::Method::DELETE {
+                state.deleted.insert(workspace, uri_path);
+            }
+            match text {
+                Some(text) => envelope::json_response(generic.success(), text),
+                None => operations::empty(generic.success()),
+            }
+        }
     }
 }
 

@@ -1,10 +1,10 @@
 //! Proof that adding an operation is a spec edit and nothing else: a copy of the
-//! workspace gets a new operation (`GET /v2/api/agents/{agentId}`) with a new
-//! component schema (`Agent`) and an example, written into `spec/trillet.yaml` only.
+//! workspace gets a new operation (`GET /v2/api/agent-stats/{agentId}`) with a new
+//! component schema (`AgentStats`) and an example, written into `spec/trillet.yaml` only.
 //! Then, in the copy: `cargo xtask codegen`, `cargo xtask lint`, and
 //!
-//! - the property suite covers `Agent` (it enumerates the generated components);
-//! - `trillet api --list` lists the operation and `trillet --mock api get_agent`
+//! - the property suite covers `AgentStats` (it enumerates the generated components);
+//! - `trillet api --list` lists the operation and `trillet --mock api get_agent_stats`
 //!   calls it against the embedded mock, which serves the example;
 //! - a downstream crate (outside the copy, depending on it by path) calls it through
 //!   `trillet::Client::call_raw` with the whole policy, against the mock.
@@ -22,13 +22,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The new path item, inserted as the first entry under `paths:`.
-const PATH_ITEM: &str = r##"  /v2/api/agents/{agentId}:
+const PATH_ITEM: &str = r##"  /v2/api/agent-stats/{agentId}:
     get:
-      operationId: get_agent
-      tags: [agents]
+      operationId: get_agent_stats
+      tags: [agent-stats]
       x-trillet-effect: read
       x-trillet-docs: ["https://docs.trillet.ai/v1/api-reference/endpoints/agents/get"]
-      summary: Get one agent
+      summary: Get one agent's statistics
       description: Returns one voice agent of the workspace.
       security:
         - apiKey: []
@@ -48,7 +48,7 @@ const PATH_ITEM: &str = r##"  /v2/api/agents/{agentId}:
           content:
             application/json:
               schema:
-                $ref: "#/components/schemas/Agent"
+                $ref: "#/components/schemas/AgentStats"
               example:
                 _id: agent-1
                 name: Front desk
@@ -60,7 +60,7 @@ const PATH_ITEM: &str = r##"  /v2/api/agents/{agentId}:
 "##;
 
 /// The new component schema, inserted as the first entry under `schemas:`.
-const SCHEMA: &str = r##"    Agent:
+const SCHEMA: &str = r##"    AgentStats:
       type: object
       description: A voice agent that answers or places calls.
       additionalProperties: {}
@@ -91,9 +91,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .base_url(mock.url())
         .build()?;
     let raw = client
-        .call_raw(|api| api.get_agent().agent_id("agent-7").send())
+        .call_raw(|api| api.get_agent_stats().agent_id("agent-7").send())
         .await?;
-    let agent: &trillet_api::types::Agent = raw.record();
+    let agent: &trillet_api::types::AgentStats = raw.record();
     println!("name={}", agent.name.as_deref().unwrap_or("-"));
     println!("json={}", raw.json());
     // Without credentials the whole policy still applies and the error is typed.
@@ -102,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .workspace_id(MOCK_WORKSPACE_ID)
         .base_url(mock.url())
         .build()?;
-    match anonymous.call(|api| api.get_agent().agent_id("agent-7").send()).await {
+    match anonymous.call(|api| api.get_agent_stats().agent_id("agent-7").send()).await {
         Ok(_) => println!("unauthenticated=accepted"),
         Err(e) => println!("unauthenticated={:?}", e.status()),
     }
@@ -216,25 +216,25 @@ fn an_operation_added_to_the_spec_works_everywhere_after_codegen() {
     let generated =
         std::fs::read_to_string(copy.join("crates/trillet-api/src/generated.rs")).unwrap();
     assert!(
-        generated.contains("pub struct Agent"),
-        "no Agent model was generated"
+        generated.contains("pub struct AgentStats {"),
+        "no AgentStats model was generated"
     );
     assert!(
-        generated.contains("fn get_agent"),
-        "no get_agent operation was generated"
+        generated.contains("fn get_agent_stats"),
+        "no get_agent_stats operation was generated"
     );
     let coverage = std::fs::read_to_string(copy.join("docs/api-coverage.md")).unwrap();
     assert!(
         coverage
-            .contains("| `get_agent` | GET | `/v2/api/agents/{agentId}` | agents | read | none |"),
-        "docs/api-coverage.md does not list get_agent:\n{coverage}"
+            .contains("| `get_agent_stats` | GET | `/v2/api/agent-stats/{agentId}` | agent-stats | read | none |"),
+        "docs/api-coverage.md does not list get_agent_stats:\n{coverage}"
     );
     run(
         "cargo xtask lint",
         cargo(&copy, &target).args(["run", "-q", "-p", "xtask", "--", "lint"]),
     );
 
-    // The property suite enumerates the components: Agent is covered, no line added.
+    // The property suite enumerates the components: AgentStats is covered, no line added.
     let properties = run(
         "the property suite",
         cargo(&copy, &target)
@@ -268,15 +268,15 @@ fn an_operation_added_to_the_spec_works_everywhere_after_codegen() {
     let list = String::from_utf8_lossy(&list.stdout).into_owned();
     let line = list
         .lines()
-        .find(|l| l.contains("get_agent"))
-        .unwrap_or_else(|| panic!("get_agent is not listed:\n{list}"));
+        .find(|l| l.contains("get_agent_stats"))
+        .unwrap_or_else(|| panic!("get_agent_stats is not listed:\n{list}"));
     assert!(
-        line.contains("GET") && line.contains("/v2/api/agents/{agentId}"),
+        line.contains("GET") && line.contains("/v2/api/agent-stats/{agentId}"),
         "{line}"
     );
     let called = run(
-        "trillet --mock api get_agent",
-        Command::new(&trillet).args(["--mock", "api", "get_agent", "-p", "agentId=agent-7"]),
+        "trillet --mock api get_agent_stats",
+        Command::new(&trillet).args(["--mock", "api", "get_agent_stats", "-p", "agentId=agent-7"]),
     );
     let body: serde_json::Value = serde_json::from_slice(&called.stdout).unwrap_or_else(|e| {
         panic!(
@@ -290,7 +290,7 @@ fn an_operation_added_to_the_spec_works_everywhere_after_codegen() {
         "the example is served for the requested id: {body}"
     );
     let missing = Command::new(&trillet)
-        .args(["--mock", "api", "get_agent"])
+        .args(["--mock", "api", "get_agent_stats"])
         .output()
         .unwrap();
     assert_eq!(

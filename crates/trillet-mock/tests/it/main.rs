@@ -3,6 +3,7 @@
 
 mod common;
 mod connections;
+mod deletes;
 mod every_operation;
 mod faults;
 mod listing;
